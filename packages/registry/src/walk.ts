@@ -1,0 +1,50 @@
+/**
+ * Breadth-first walk over an error and everything it links to: `cause` (standard since ES2022) and
+ * the `errors` of an `AggregateError` (what `Promise.any` and Node's happy-eyeballs connect throw).
+ * Returns true as soon as `test` accepts a node.
+ *
+ * Each object is visited once, so cycles (`a.cause = b; b.cause = a`) end. Links deeper than
+ * `maxDepth` from the root are not followed, so a pathological chain cannot make a retry decision
+ * slow. `null` and `undefined` are never visited: "no cause" is not an error.
+ */
+export function someInErrorGraph(
+  root: unknown,
+  maxDepth: number,
+  test: (node: unknown) => boolean,
+): boolean {
+  if (root === null || root === undefined) return false;
+  const seen = new Set<unknown>([root]);
+  const queue: unknown[] = [root];
+  const depths: number[] = [0];
+  const enqueue = (value: unknown, depth: number): void => {
+    if (value === null || value === undefined || seen.has(value)) return;
+    seen.add(value);
+    queue.push(value);
+    depths.push(depth);
+  };
+  for (let index = 0; index < queue.length; index++) {
+    const node = queue[index];
+    if (test(node)) return true;
+    const depth = depths[index] ?? 0;
+    if (typeof node !== 'object' || node === null || depth >= maxDepth) continue;
+    enqueue((node as { cause?: unknown }).cause, depth + 1);
+    const members = aggregateMembers(node);
+    for (const member of members) enqueue(member, depth + 1);
+  }
+  return false;
+}
+
+const NO_MEMBERS: readonly unknown[] = [];
+
+/**
+ * The members of an `AggregateError`, also one from another realm (matched by name). Other objects
+ * with an `errors` array (validation results, for example) are not walked: their entries are data,
+ * not causes.
+ */
+function aggregateMembers(node: object): readonly unknown[] {
+  const errors = (node as { errors?: unknown }).errors;
+  if (!Array.isArray(errors)) return NO_MEMBERS;
+  const isAggregate =
+    node instanceof AggregateError || (node as { name?: unknown }).name === 'AggregateError';
+  return isAggregate ? errors : NO_MEMBERS;
+}

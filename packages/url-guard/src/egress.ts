@@ -1,0 +1,145 @@
+import type { Agent } from 'undici';
+import { createGuardedDispatcher, type EgressDispatcherOptions } from './agent.js';
+import { type CheckedUrl, checkWithPolicy } from './check.js';
+import { UrlPolicyError } from './errors.js';
+import { guardedFetch } from './fetch.js';
+import {
+  compiledPolicyOf,
+  createUrlPolicy,
+  type NormalizedUrlPolicy,
+  type UrlPolicyOptions,
+} from './policy.js';
+import { type Resolver, systemResolver } from './resolver.js';
+
+/**
+ * Options of {@link createEgress}: the URL policy, the resolver and the undici dispatcher options.
+ *
+ * @example
+ * ```ts
+ * const options: EgressOptions = {
+ *   allowedHosts: ['*.example.com'],
+ *   dispatcherOptions: { headersTimeout: 10_000 },
+ * };
+ * ```
+ */
+export interface EgressOptions extends UrlPolicyOptions {
+  /**
+   * Resolves host names, for the check and again at connect time.
+   * @defaultValue {@link systemResolver}
+   */
+  readonly resolver?: Resolver;
+  /**
+   * Options of the undici `Agent` that carries the requests.
+   * @defaultValue `{}`
+   */
+  readonly dispatcherOptions?: EgressDispatcherOptions;
+}
+
+/**
+ * An outbound-HTTP gate: one policy, one checker and one guarded fetch that connects only to
+ * checked addresses and re-checks every redirect hop.
+ *
+ * @example
+ * ```ts
+ * const egress: Egress = createEgress();
+ * const response = await egress.fetch('https://hooks.example.com/notify', { method: 'POST', body: '{}' });
+ * await egress.close();
+ * ```
+ */
+export interface Egress {
+  /**
+   * Check a URL against the policy, resolving its host and checking every address.
+   *
+   * @param url - The URL to check.
+   * @param options - `signal` aborts the check.
+   * @returns The normalised URL and the checked addresses.
+   * @throws {@link UrlGuardError} when the URL is refused; `signal.reason` when aborted.
+   */
+  check(url: string | URL, options?: { signal?: AbortSignal }): Promise<CheckedUrl>;
+  /**
+   * `fetch` with the policy applied to the URL and to every redirect hop, connecting only to
+   * addresses that pass the policy at connect time. Works as ky's `fetch` option.
+   *
+   * @param input - URL string, URL or Request.
+   * @param init - Request options (a `dispatcher` in them is ignored).
+   * @returns A standard `Response` (`instanceof globalThis.Response`).
+   * @throws {@link UrlGuardError} when the URL, a redirect or an address is refused.
+   */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /** The frozen, normalised policy. */
+  readonly policy: Readonly<NormalizedUrlPolicy>;
+  /** Close the connection pool; later fetches fail. */
+  close(): Promise<void>;
+}
+
+/**
+ * Create an egress: a policy, a checker and a guarded `fetch` sharing one undici `Agent`.
+ *
+ * The guarded fetch checks the URL, then sends it through an undici `Agent` whose `lookup`
+ * resolves again and refuses the connection unless every answer passes the policy (so DNS
+ * rebinding cannot swap the address), whose connector checks IP literal hosts (which never
+ * reach `lookup`) and the socket's remote address, and which keeps SNI and `Host` equal to the
+ * URL's host. Redirects are followed here, at most `maxRedirects`, each hop re-checked in full;
+ * https→http is refused; `authorization`, `cookie` and `proxy-authorization` are dropped when
+ * the origin changes. The agent never uses environment proxies.
+ *
+ * @param options - Policy options plus `resolver` and `dispatcherOptions`.
+ * @returns The egress.
+ * @throws {@link UrlPolicyError} naming the option when an option is invalid.
+ *
+ * @example
+ * ```ts
+ * import ky from 'ky';
+ * const egress = createEgress({ allowedPorts: [443] });
+ * const api = ky.create({ fetch: egress.fetch });
+ * const data = await api.get('https://api.example.com/items').json();
+ * ```
+ */
+export function createEgress(options: EgressOptions = {}): Egress {
+  if (typeof options !== 'object' || options === null) {
+    throw new UrlPolicyError('options', 'expected an object');
+  }
+  const { resolver = systemResolver, dispatcherOptions = {}, ...policyOptions } = options;
+  if (typeof resolver !== 'function') throw new UrlPolicyError('resolver', 'expected a function');
+  const policy = createUrlPolicy(policyOptions);
+  const compiled = compiledPolicyOf(policy);
+  const dispatcher = createGuardedDispatcher(compiled, resolver, dispatcherOptions);
+  const check = (url: string | URL, signal: AbortSignal | undefined): Promise<CheckedUrl> =>
+    checkWithPolicy(compiled, resolver, url, signal);
+  const context = { dispatcher, maxRedirects: policy.maxRedirects, check };
+  return Object.freeze({
+    policy,
+    check: (url: string | URL, checkOptions: { signal?: AbortSignal } = {}) =>
+      check(url, checkOptions.signal),
+    fetch: (input: string | URL | Request, init?: RequestInit) =>
+      guardedFetch(context, input, init),
+    close: () => dispatcher.close(),
+  });
+}
+
+/**
+ * Create the guarded undici `Agent` on its own, for undici's `request`/`stream` APIs or any
+ * client that accepts an undici dispatcher. It checks addresses only (every DNS answer at
+ * connect time, IP literal hosts, and the socket's remote address); the URL rules and redirect
+ * re-checks are the egress's job, so prefer {@link createEgress} where a fetch will do.
+ *
+ * @param options - Policy options plus `resolver` and `dispatcherOptions`.
+ * @returns An undici `Agent`; close it when done.
+ * @throws {@link UrlPolicyError} naming the option when an option is invalid.
+ *
+ * @example
+ * ```ts
+ * import { request } from 'undici';
+ * const dispatcher = createGuardedAgent();
+ * const { statusCode } = await request('https://example.com/', { dispatcher });
+ * ```
+ */
+export function createGuardedAgent(options: EgressOptions = {}): Agent {
+  const { resolver = systemResolver, dispatcherOptions = {}, ...policyOptions } = options;
+  if (typeof resolver !== 'function') throw new UrlPolicyError('resolver', 'expected a function');
+  return createGuardedDispatcher(
+    compiledPolicyOf(createUrlPolicy(policyOptions)),
+    resolver,
+    dispatcherOptions,
+  );
+}
