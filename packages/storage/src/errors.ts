@@ -4,8 +4,25 @@
  * @module
  */
 
-/** Stable codes of {@link StorageError}. */
-export type StorageErrorCode = 'ERR_STORAGE' | 'ERR_STORAGE_CLOSED' | 'ERR_STORAGE_CORRUPT';
+/**
+ * Stable codes of {@link StorageError}.
+ *
+ * - `ERR_STORAGE`: the operation failed (the driver error is the `cause`);
+ * - `ERR_STORAGE_CLOSED`: the store was closed;
+ * - `ERR_STORAGE_CORRUPT`: stored data could not be read back;
+ * - `ERR_STORAGE_INVALID_ARGUMENT`: an adapter was given invalid options, or a call was given a
+ *   value the store cannot keep (for example a spec that is not JSON); nothing was written.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof StorageError && error.code === ('ERR_STORAGE_CLOSED' satisfies StorageErrorCode)) return;
+ * ```
+ */
+export type StorageErrorCode =
+  | 'ERR_STORAGE'
+  | 'ERR_STORAGE_CLOSED'
+  | 'ERR_STORAGE_CORRUPT'
+  | 'ERR_STORAGE_INVALID_ARGUMENT';
 
 /**
  * A store operation failed. The driver's error, if any, is the `cause`.

@@ -18,10 +18,30 @@
  * @module
  */
 
-/** A JSON value, as stored by every adapter. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/**
+ * A JSON value, as stored by every adapter.
+ *
+ * @example
+ * ```ts
+ * const value: JsonValue = { tags: ['a', 'b'], retries: 3, enabled: true, note: null };
+ * ```
+ */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 
-/** A JSON object. */
+/**
+ * A JSON object.
+ *
+ * @example
+ * ```ts
+ * const spec: JsonObject = { url: 'https://example.com/hook', every: 60_000 };
+ * ```
+ */
 export type JsonObject = { [key: string]: JsonValue };
 
 /**
@@ -33,13 +53,33 @@ export type JsonObject = { [key: string]: JsonValue };
  * - `canceled`: ended by a cancellation (for example a cancel-on-restart policy);
  * - `removed`: removed by a user;
  * - `stopped`: ended because its scheduler stopped and the store does not resume jobs.
+ *
+ * @example
+ * ```ts
+ * const active: JobState[] = ['scheduled', 'running'];
+ * await store.queryJobs({ states: active });
+ * ```
  */
 export type JobState = 'scheduled' | 'running' | 'completed' | 'canceled' | 'removed' | 'stopped';
 
-/** The states a job never leaves (except by `removed`, which overrides every other state). */
+/**
+ * The states a job never leaves (except by `removed`, which overrides every other state).
+ *
+ * @example
+ * ```ts
+ * await store.endJob('job-1', 'canceled' satisfies TerminalJobState, Date.now());
+ * ```
+ */
 export type TerminalJobState = 'completed' | 'canceled' | 'removed' | 'stopped';
 
-/** Every job state, in a stable order. */
+/**
+ * Every job state, in a stable order.
+ *
+ * @example
+ * ```ts
+ * for (const state of JOB_STATES) console.log(state, await store.countJobs([state]));
+ * ```
+ */
 export const JOB_STATES: readonly JobState[] = Object.freeze([
   'scheduled',
   'running',
@@ -49,7 +89,14 @@ export const JOB_STATES: readonly JobState[] = Object.freeze([
   'stopped',
 ]);
 
-/** The terminal job states. */
+/**
+ * The terminal job states.
+ *
+ * @example
+ * ```ts
+ * const finished = await store.countJobs(TERMINAL_JOB_STATES);
+ * ```
+ */
 export const TERMINAL_JOB_STATES: readonly TerminalJobState[] = Object.freeze([
   'completed',
   'canceled',
@@ -80,13 +127,33 @@ export function isTerminalState(state: JobState): state is TerminalJobState {
  * - `canceled`: the run was cancelled (job removed, scheduler stopped without draining);
  * - `skipped`: the occurrence was never started (missed-run or overlap policy); `reason` says why;
  * - `abandoned`: its owner's lease expired and the missed-run policy chose not to run it again.
+ *
+ * @example
+ * ```ts
+ * const failed = (await store.history('job-1'))?.filter((run) => run.status === ('failed' satisfies RunStatus));
+ * ```
  */
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'canceled' | 'skipped' | 'abandoned';
 
-/** The finished run statuses. */
+/**
+ * The finished run statuses.
+ *
+ * @example
+ * ```ts
+ * const status: FinishedRunStatus = 'skipped';
+ * ```
+ */
 export type FinishedRunStatus = Exclude<RunStatus, 'running'>;
 
-/** A job row, as returned by a store. Every returned object is a fresh copy. */
+/**
+ * A job row, as returned by a store. Every returned object is a fresh copy.
+ *
+ * @example
+ * ```ts
+ * const job: JobRecord | undefined = await store.getJob('job-1');
+ * if (job?.state === 'running') console.log(`${job.activeRuns} run(s) in flight`);
+ * ```
+ */
 export interface JobRecord {
   /** The job id, unique in the store. */
   readonly id: string;
@@ -114,7 +181,15 @@ export interface JobRecord {
   readonly lastRun: RunRecord | null;
 }
 
-/** A ledger entry: one occurrence of a job. Every returned object is a fresh copy. */
+/**
+ * A ledger entry: one occurrence of a job. Every returned object is a fresh copy.
+ *
+ * @example
+ * ```ts
+ * const run: RunRecord | undefined = await store.getRun('job-1@1700000000000');
+ * console.log(run?.status, run?.result);
+ * ```
+ */
 export interface RunRecord {
   /** The job id. */
   readonly jobId: string;
@@ -142,7 +217,15 @@ export interface RunRecord {
   readonly result: JsonObject | null;
 }
 
-/** A job to create. */
+/**
+ * A job to create.
+ *
+ * @example
+ * ```ts
+ * const job: NewJob = { id: 'job-1', spec: { every: 60_000 }, nextRunAt: now + 60_000, now };
+ * await store.createJob(job);
+ * ```
+ */
 export interface NewJob {
   /** The job id. */
   readonly id: string;
@@ -154,7 +237,14 @@ export interface NewJob {
   readonly now: number;
 }
 
-/** A skipped occurrence to write to the ledger with its reason. */
+/**
+ * A skipped occurrence to write to the ledger with its reason.
+ *
+ * @example
+ * ```ts
+ * const missed: SkippedOccurrence = { scheduledAt: t, occurrenceId: `job-1@${t}`, reason: 'missed' };
+ * ```
+ */
 export interface SkippedOccurrence {
   /** The occurrence's scheduled time. */
   readonly scheduledAt: number;
@@ -169,7 +259,26 @@ export interface SkippedOccurrence {
  *
  * The store applies it only if the job is not terminal and its `nextRunAt` still equals
  * `expectedNextRunAt` (compare-and-set); otherwise another instance got there first and the store
- * returns `null` and writes nothing.
+ * returns `null` and writes nothing. It also returns `null` and writes nothing when an entry it would
+ * write repeats a `(jobId, scheduledAt)` or an `occurrenceId` already in the ledger (that occurrence
+ * was already handled).
+ *
+ * A successful step bumps the job's `fence`, writes the skipped entries then the run (each gets the
+ * next `sequence`), counts the run in `started` and `activeRuns`, sets `nextRunAt`, and leaves the
+ * job `running` when a run is active. When `nextRunAt` is `null` and no run is active afterwards the
+ * job is `completed` at once.
+ *
+ * @example
+ * ```ts
+ * const claim: OccurrenceClaim = {
+ *   jobId: job.id,
+ *   expectedNextRunAt: job.nextRunAt,
+ *   nextRunAt: job.nextRunAt + 60_000,
+ *   run: { scheduledAt: job.nextRunAt, occurrenceId: `${job.id}@${job.nextRunAt}`, owner: 'instance-a', leaseUntil: now + 30_000 },
+ *   now,
+ * };
+ * const won = await store.claimOccurrence(claim); // null: another instance claimed it first
+ * ```
  */
 export interface OccurrenceClaim {
   /** The job id. */
@@ -189,11 +298,22 @@ export interface OccurrenceClaim {
   readonly skipped?: readonly SkippedOccurrence[];
   /** The time of the step. */
   readonly now: number;
-  /** The per-job history limit to apply to finished entries after writing skipped ones. */
+  /**
+   * The per-job history limit to apply to finished entries after writing skipped ones. Absent, zero
+   * or negative: the store's default (20 unless the adapter is configured otherwise).
+   */
   readonly historyLimit?: number;
 }
 
-/** What a successful claim returns. */
+/**
+ * What a successful claim returns.
+ *
+ * @example
+ * ```ts
+ * const result: ClaimResult | null = await store.claimOccurrence(claim);
+ * if (result?.run) await send(result.run.occurrenceId);
+ * ```
+ */
 export interface ClaimResult {
   /** The job after the step. */
   readonly job: JobRecord;
@@ -201,7 +321,15 @@ export interface ClaimResult {
   readonly run: RunRecord | null;
 }
 
-/** Identifies a leased run: the owner and the fence it was claimed under. */
+/**
+ * Identifies a leased run: the owner and the fence it was claimed under.
+ *
+ * @example
+ * ```ts
+ * const lease: RunLease = { occurrenceId: run.occurrenceId, owner: 'instance-a', fence: run.fence };
+ * if (!(await store.renewLease(lease, now + 30_000))) abortTheRun();
+ * ```
+ */
 export interface RunLease {
   /** The occurrence id. */
   readonly occurrenceId: string;
@@ -211,7 +339,15 @@ export interface RunLease {
   readonly fence: number;
 }
 
-/** The outcome of a run to record. */
+/**
+ * The outcome of a run to record.
+ *
+ * @example
+ * ```ts
+ * const completion: RunCompletion = { ...lease, status: 'succeeded', finishedAt: now, result: { status: 200 } };
+ * await store.completeRun(completion); // false: the lease was taken over, nothing written
+ * ```
+ */
 export interface RunCompletion extends RunLease {
   /** The final status. */
   readonly status: Exclude<FinishedRunStatus, 'skipped'>;
@@ -221,23 +357,40 @@ export interface RunCompletion extends RunLease {
   readonly result: JsonObject | null;
   /** Why it ended this way (for `canceled` and `abandoned`), else omitted. */
   readonly reason?: string;
-  /** Keep at most this many finished entries for the job (the seed's history limit, default 20). */
+  /**
+   * Keep at most this many finished entries for the job (the seed's history limit). Absent, zero or
+   * negative: the store's default (20 unless the adapter is configured otherwise).
+   */
   readonly historyLimit?: number;
 }
 
-/** A request to take over runs whose lease expired. */
+/**
+ * A request to take over runs whose lease expired.
+ *
+ * @example
+ * ```ts
+ * const orphans = await store.claimExpiredRuns({ owner: 'instance-b', now, leaseUntil: now + 30_000, limit: 100 });
+ * ```
+ */
 export interface ExpiredRunsClaim {
   /** The new owner. */
   readonly owner: string;
-  /** The current time: leases with `leaseUntil < now` are expired. */
+  /** The current time: leases with `leaseUntil < now` are expired (a lease is valid at `leaseUntil`). */
   readonly now: number;
   /** The new lease expiry. */
   readonly leaseUntil: number;
-  /** At most this many runs. */
+  /** At most this many runs; zero or negative takes none. */
   readonly limit: number;
 }
 
-/** A status query (the seed's `JobStatusQuery`). */
+/**
+ * A status query (the seed's `JobStatusQuery`).
+ *
+ * @example
+ * ```ts
+ * const page = await store.queryJobs({ states: ['scheduled', 'running'], offset: 20, limit: 10 });
+ * ```
+ */
 export interface JobQuery {
   /** Only these ids (unknown ids are ignored); empty or absent means all. */
   readonly ids?: readonly string[];
@@ -249,7 +402,15 @@ export interface JobQuery {
   readonly limit?: number;
 }
 
-/** A history query (the seed's `JobHistoryQuery`). */
+/**
+ * A history query (the seed's `JobHistoryQuery`).
+ *
+ * @example
+ * ```ts
+ * const lastFive = await store.history('job-1', { limit: 5 });
+ * const since = await store.history('job-1', { fromSequence: 42 });
+ * ```
+ */
 export interface HistoryQuery {
   /** Only entries with `sequence >= fromSequence` (when > 0). */
   readonly fromSequence?: number;
@@ -257,40 +418,81 @@ export interface HistoryQuery {
   readonly limit?: number;
 }
 
-/** History retention. */
+/**
+ * History retention.
+ *
+ * @example
+ * ```ts
+ * const deleted = await store.pruneHistory({ maxAge: 7 * 86_400_000, maxRowsPerJob: 100, now: Date.now() });
+ * ```
+ */
 export interface HistoryRetention {
-  /** Delete finished entries that finished before `now - maxAge` (ms). */
+  /** Delete finished entries that finished before `now - maxAge` (ms). Absent or <= 0: no age pass. */
   readonly maxAge?: number;
-  /** Keep at most this many finished entries per job. */
+  /** Keep at most this many finished entries per job (the newest). Absent or <= 0: no count pass. */
   readonly maxRowsPerJob?: number;
   /** The current time. */
   readonly now: number;
 }
 
-/** Retention of finished jobs (terminal jobs with no running entry). */
+/**
+ * Retention of finished jobs (terminal jobs with no running entry).
+ *
+ * @example
+ * ```ts
+ * await store.pruneJobs({ finishedBefore: Date.now() - 30 * 86_400_000 });
+ * ```
+ */
 export interface JobRetention {
-  /** Delete terminal jobs (and their ledger) last updated before this time. */
+  /** Delete terminal jobs (and their ledger) with no running entry, last updated before this time. */
   readonly finishedBefore: number;
 }
 
 /**
  * The store the scheduler runs on. Implementations must be safe for concurrent use, return fresh
  * copies, throw {@link StorageError} (with the driver error as `cause`) on failures, and pass the
- * conformance suite in `@again/storage/conformance`.
+ * conformance suite in `@again/storage/conformance`. See `docs/storage-adapters.md`.
+ *
+ * @example
+ * ```ts
+ * import type { JobStore } from '@again/storage';
+ *
+ * async function runDue(store: JobStore, now: number): Promise<void> {
+ *   for (const job of await store.dueJobs(now, 100)) {
+ *     if (job.nextRunAt === null) continue;
+ *     const claimed = await store.claimOccurrence({
+ *       jobId: job.id,
+ *       expectedNextRunAt: job.nextRunAt,
+ *       nextRunAt: job.nextRunAt + 60_000,
+ *       run: { scheduledAt: job.nextRunAt, occurrenceId: `${job.id}@${job.nextRunAt}`, owner: 'me', leaseUntil: now + 30_000 },
+ *       now,
+ *     });
+ *     if (claimed?.run) {
+ *       const { occurrenceId, fence } = claimed.run;
+ *       await store.completeRun({ occurrenceId, owner: 'me', fence, status: 'succeeded', finishedAt: Date.now(), result: null });
+ *     }
+ *   }
+ * }
+ * ```
  */
 export interface JobStore {
   /**
    * Create a job. If a job with the same id exists and is not terminal, throw `JobExistsError`.
-   * If it exists and is terminal, replace it: a fresh status, counters at zero, its ledger deleted.
+   * If it exists and is terminal, replace it: a fresh status, counters at zero, its ledger deleted;
+   * only its `fence` carries on (it keeps increasing), so a lease of the old incarnation can never
+   * match a run of the new one. A job created with `nextRunAt: null` is `completed` at once.
    */
   createJob(job: NewJob): Promise<JobRecord>;
   /** Read a job. */
   getJob(id: string): Promise<JobRecord | undefined>;
   /** Query jobs, sorted by id (byte-wise, the seed's order), with filters and paging. */
   queryJobs(query?: JobQuery): Promise<JobRecord[]>;
-  /** Count jobs, optionally only those in the given states. */
+  /** Count jobs, optionally only those in the given states (empty or absent means all). */
   countJobs(states?: readonly JobState[]): Promise<number>;
-  /** Ids of jobs, sorted byte-wise, optionally only those in the given states. */
+  /**
+   * Ids of jobs, sorted byte-wise (UTF-8 bytes, i.e. code points; SQL stores use a binary
+   * collation), optionally only those in the given states (empty or absent means all).
+   */
   jobIds(states?: readonly JobState[]): Promise<string[]>;
   /**
    * Set a terminal state. A terminal job keeps its state unless `state` is `removed`, which
@@ -298,39 +500,50 @@ export interface JobStore {
    * `undefined` when it does not exist.
    */
   endJob(id: string, state: TerminalJobState, now: number): Promise<JobRecord | undefined>;
-  /** Jobs that are not terminal and whose `nextRunAt <= now`, earliest first, at most `limit`. */
+  /**
+   * Jobs that are not terminal and whose `nextRunAt <= now`, earliest first (ties by id), at most
+   * `limit` (zero or negative returns none). Running jobs with a due `nextRunAt` are included.
+   */
   dueJobs(now: number, limit: number): Promise<JobRecord[]>;
   /** The earliest `nextRunAt` over non-terminal jobs, or `null`. */
   nextDueAt(): Promise<number | null>;
   /** Move a job from one occurrence to the next atomically; `null` if the compare-and-set lost. */
   claimOccurrence(claim: OccurrenceClaim): Promise<ClaimResult | null>;
-  /** Extend a running entry's lease; false when the lease is no longer the caller's. */
+  /**
+   * Extend a running entry's lease; false when the lease is no longer the caller's (the entry is not
+   * `running` under this owner and fence). An expired lease that nobody took over can be renewed.
+   */
   renewLease(lease: RunLease, leaseUntil: number): Promise<boolean>;
   /**
    * Record a run's outcome. Refused (returns false, writes nothing) when the entry is no longer
    * `running` under this owner and fence. On success it updates the job's `runs`, `activeRuns` and
    * `lastRun`, applies `historyLimit`, and completes a job whose `nextRunAt` is `null` when its last
-   * running entry finishes.
+   * running entry finishes. The entry keeps its owner, gets the status, `finishedAt`, `result` and
+   * `reason` (or `null`), and its `leaseUntil` becomes `null`. A terminal job keeps its state.
    */
   completeRun(completion: RunCompletion): Promise<boolean>;
   /**
    * Take over `running` entries whose lease expired: bump their job's fence, set the new owner,
-   * fence and lease, and return them (with their jobs).
+   * fence and lease, and return them (with their jobs), earliest `leaseUntil` first. Jobs in a
+   * terminal state are included (their runs still need an outcome).
    */
   claimExpiredRuns(claim: ExpiredRunsClaim): Promise<Array<{ job: JobRecord; run: RunRecord }>>;
   /** A ledger entry by occurrence id. */
   getRun(occurrenceId: string): Promise<RunRecord | undefined>;
   /**
    * Finished and skipped entries of a job in ascending sequence, filtered like the seed's
-   * `QueryJobHistory`; `undefined` when the job does not exist.
+   * `QueryJobHistory`; `[]` for a job without any, `undefined` when the job does not exist.
    */
   history(jobId: string, query?: HistoryQuery): Promise<RunRecord[] | undefined>;
-  /** Running entries (optionally of one job), oldest first. */
+  /** Running entries (optionally of one job), oldest first: by `startedAt`, then job id, then sequence. */
   runningRuns(jobId?: string): Promise<RunRecord[]>;
   /** Delete finished entries by age and by count per job; returns how many were deleted. */
   pruneHistory(retention: HistoryRetention): Promise<number>;
   /** Delete terminal jobs (and their ledgers) by age; returns how many jobs were deleted. */
   pruneJobs(retention: JobRetention): Promise<number>;
-  /** Release resources. Later calls on the store throw `StorageError` with code `ERR_STORAGE_CLOSED`. */
+  /**
+   * Release resources. Later calls on the store reject with `StorageError` code
+   * `ERR_STORAGE_CLOSED`, except `close()` itself, which is idempotent.
+   */
   close(): Promise<void>;
 }
