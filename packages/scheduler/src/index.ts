@@ -1,0 +1,84 @@
+/**
+ * `@again/scheduler`: a durable HTTP job scheduler. Interval, cron and one-off jobs with retries,
+ * callbacks, status and history, kept in a storage adapter so jobs survive restarts and several
+ * instances can share one store.
+ *
+ * @example
+ * ```ts
+ * import { createScheduler } from '@again/scheduler';
+ * import { createMemoryStorage } from '@again/storage-memory';
+ * import { createEgress } from '@again/url-guard';
+ *
+ * const scheduler = await createScheduler({ storage: createMemoryStorage(), egress: createEgress() });
+ * await scheduler.schedule({ schedule: { every: 60_000 }, request: { url: 'https://example.com/' } });
+ * ```
+ *
+ * @module
+ */
+
+export {
+  JobExistsError,
+  type JobState,
+  type RunStatus,
+  StorageError,
+} from '@again/storage';
+export {
+  InvalidJobError,
+  type JobIssue,
+  JobNotFoundError,
+  RequestTimeoutError,
+  RetryableStatusError,
+  SchedulerStoppedError,
+  SchedulerStorageError,
+  UnexpectedStatusError,
+} from './errors.js';
+export {
+  type CallbackPayload,
+  type FetchFunction,
+  type Occurrence,
+  SCHEDULER_HEADERS,
+} from './execute.js';
+export {
+  type CallbackInput,
+  type CallbackMethod,
+  type CallbackSpec,
+  HTTP_METHODS,
+  type HttpMethod,
+  type JitterStrategy,
+  JOB_DEFAULTS,
+  JOB_LIMITS,
+  type JobInput,
+  type JobSpec,
+  type MissedRunPolicy,
+  type OverlapPolicy,
+  parseJob,
+  type RequestInput,
+  type RequestSpec,
+  type RetryPolicyInput,
+  type RetryPolicySpec,
+  type ScheduleInput,
+  type TimeInput,
+} from './job.js';
+export { createDefaultLogger, type SchedulerLogger } from './logger.js';
+export { occurrenceIdOf } from './occurrences.js';
+export type { ScheduleSpec } from './schedule.js';
+export {
+  createScheduler,
+  InvalidQueryError,
+  type JobHistoryQuery,
+  type JobRun,
+  type JobStatus,
+  type JobStatusQuery,
+  type ScheduleOptions,
+  type Scheduler,
+  type StopOptions,
+} from './scheduler.js';
+export {
+  InvalidSchedulerOptionsError,
+  type RestartPolicy,
+  SCHEDULER_DEFAULTS,
+  type SchedulerEgress,
+  type SchedulerOptions,
+  type StopPolicy,
+} from './scheduler-options.js';
+export { MAX_TIMER_DELAY, type SchedulerClock, systemClock } from './timer.js';

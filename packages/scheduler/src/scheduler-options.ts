@@ -1,0 +1,428 @@
+/**
+ * Scheduler options: their types, defaults and validation.
+ *
+ * @module
+ */
+import type { Retrier } from '@again/retry';
+import type { JobStore } from '@again/storage';
+import type { JobIssue } from './errors.js';
+import type { FetchFunction } from './execute.js';
+import { createDefaultLogger, type SchedulerLogger } from './logger.js';
+import { MAX_TIMER_DELAY, type SchedulerClock, systemClock } from './timer.js';
+
+/**
+ * The outbound HTTP the scheduler uses: a guarded `fetch` (checks every address it connects to and
+ * every redirect hop) and an optional `check` run at schedule time so a bad URL is refused before
+ * anything is stored. `createEgress(policy)` from `@again/url-guard` returns one.
+ *
+ * @example
+ * ```ts
+ * import { createEgress } from '@again/url-guard';
+ * const egress: SchedulerEgress = createEgress({ allowHttp: false });
+ * ```
+ */
+export interface SchedulerEgress {
+  /** Sends a request; must refuse destinations the policy forbids. */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /**
+   * Checks a URL against the policy (optional). It must throw, or return `{ ok: false }`, to
+   * refuse the URL.
+   */
+  check?(url: string, options?: { signal?: AbortSignal }): Promise<unknown>;
+}
+
+/**
+ * What the scheduler does with jobs it finds in storage when it starts.
+ *
+ * @example
+ * ```ts
+ * await createScheduler({ storage, egress, onRestart: 'cancel' }); // the seed's behaviour
+ * ```
+ */
+export type RestartPolicy = 'resume' | 'cancel';
+
+/**
+ * What `stop()` does with jobs that are not finished.
+ *
+ * @example
+ * ```ts
+ * await createScheduler({ storage, egress, onStop: 'mark-stopped' }); // the seed's behaviour
+ * ```
+ */
+export type StopPolicy = 'keep' | 'mark-stopped';
+
+/**
+ * Options of {@link createScheduler}. Defaults are in {@link SCHEDULER_DEFAULTS}.
+ *
+ * Either `egress` (normally `createEgress(policy)` from `@again/url-guard`) or the explicit
+ * `unsafeAllowAnyUrl: true` is required: the scheduler never sends requests without a URL policy
+ * unless told so in plain words.
+ *
+ * @example
+ * ```ts
+ * const scheduler = await createScheduler({
+ *   storage: createMemoryStorage(),
+ *   egress: createEgress(),
+ *   concurrency: 10,
+ * });
+ * ```
+ */
+export interface SchedulerOptions {
+  /** Where jobs, run leases and history live. Required. */
+  readonly storage: JobStore;
+  /** The guarded outbound HTTP (required unless `unsafeAllowAnyUrl` is `true`). */
+  readonly egress?: SchedulerEgress | undefined;
+  /**
+   * Turns URL checks off: requests go to any URL through `fetch` (default: the global `fetch`).
+   * Only for trusted job sources or tests.
+   *
+   * @defaultValue false
+   */
+  readonly unsafeAllowAnyUrl?: boolean | undefined;
+  /** The `fetch` used with `unsafeAllowAnyUrl` (ignored otherwise). @defaultValue `globalThis.fetch` */
+  readonly fetch?: FetchFunction | undefined;
+  /**
+   * At most this many runs at once (requests with their retries), across all jobs. Due
+   * occurrences beyond the limit stay in storage until a slot frees (another instance may take
+   * them); a removed job never runs later.
+   *
+   * @defaultValue Infinity (the seed's default: no limit)
+   */
+  readonly concurrency?: number | undefined;
+  /** Finished history entries kept per job. @defaultValue 20 */
+  readonly historyLimit?: number | undefined;
+  /** Where the scheduler logs. @defaultValue a tslog logger named `again-scheduler` at level info */
+  readonly logger?: SchedulerLogger | undefined;
+  /** Retriers from `@again/retry` that jobs can name in `retryPolicy.retrier`. @defaultValue none */
+  readonly retriers?: ReadonlyMap<string, Retrier> | Readonly<Record<string, Retrier>> | undefined;
+  /** Where time comes from; inject one in tests. @defaultValue {@link systemClock} */
+  readonly clock?: SchedulerClock | undefined;
+  /**
+   * This instance's name as the owner of run leases; unique per running process.
+   *
+   * @defaultValue `scheduler-` + a random UUID
+   */
+  readonly instanceId?: string | undefined;
+  /**
+   * How long a run's lease lasts (ms). Leases are renewed every third of it while the run is in
+   * flight; a run whose lease is lost is aborted. Another instance takes over a run whose lease
+   * expired, so keep it well above the longest stall you expect.
+   *
+   * @defaultValue 30000
+   */
+  readonly leaseDuration?: number | undefined;
+  /**
+   * How often (ms) to look at storage for work other processes added, and for runs whose owner's
+   * lease expired (taken over). `0` or `null` turns polling off, for one process on its own
+   * store (a memory store): orphaned runs are then looked for at startup only.
+   *
+   * @defaultValue 1000
+   */
+  readonly pollInterval?: number | null | undefined;
+  /**
+   * `'resume'`: jobs in storage keep running, missed occurrences follow each job's missed-run
+   * policy. `'cancel'`: every unfinished job in storage is marked `canceled` at startup (the
+   * seed's behaviour; only for a store no other instance uses).
+   *
+   * @defaultValue 'resume'
+   */
+  readonly onRestart?: RestartPolicy | undefined;
+  /**
+   * `'keep'`: unfinished jobs stay scheduled in storage after `stop()` (to resume later).
+   * `'mark-stopped'`: `stop()` marks every unfinished job in storage `stopped` (the seed's
+   * behaviour; only for a store no other instance uses).
+   *
+   * @defaultValue 'keep'
+   */
+  readonly onStop?: StopPolicy | undefined;
+  /** How long `stop()` waits for in-flight runs and callbacks (ms). @defaultValue 10000 */
+  readonly stopTimeout?: number | undefined;
+  /**
+   * An occurrence later than this (ms) when the scheduler gets to it counts as missed, as does
+   * any occurrence followed by another due one. Missed occurrences follow the job's missed-run
+   * policy.
+   *
+   * @defaultValue 60000
+   */
+  readonly missedRunGrace?: number | undefined;
+  /** Jobs read from storage per claim round. @defaultValue 100 */
+  readonly claimBatchSize?: number | undefined;
+}
+
+/**
+ * The defaults of {@link SchedulerOptions}.
+ *
+ * @example
+ * ```ts
+ * SCHEDULER_DEFAULTS.historyLimit; // 20
+ * ```
+ */
+export const SCHEDULER_DEFAULTS: {
+  readonly concurrency: number;
+  readonly historyLimit: number;
+  readonly leaseDuration: number;
+  readonly pollInterval: number;
+  readonly onRestart: RestartPolicy;
+  readonly onStop: StopPolicy;
+  readonly stopTimeout: number;
+  readonly missedRunGrace: number;
+  readonly claimBatchSize: number;
+} = Object.freeze({
+  concurrency: Number.POSITIVE_INFINITY,
+  historyLimit: 20,
+  leaseDuration: 30_000,
+  pollInterval: 1_000,
+  onRestart: 'resume',
+  onStop: 'keep',
+  stopTimeout: 10_000,
+  missedRunGrace: 60_000,
+  claimBatchSize: 100,
+});
+
+/**
+ * Thrown by {@link createScheduler} for unusable options (missing storage, no egress without
+ * `unsafeAllowAnyUrl`, out-of-range numbers). Lists every problem.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await createScheduler({ storage });
+ * } catch (error) {
+ *   if (error instanceof InvalidSchedulerOptionsError) console.log(error.issues);
+ * }
+ * ```
+ */
+export class InvalidSchedulerOptionsError extends Error {
+  override readonly name = 'InvalidSchedulerOptionsError' as const;
+  readonly code = 'ERR_INVALID_SCHEDULER_OPTIONS' as const;
+  /** Every problem, each with the option's name as `path`. */
+  readonly issues: ReadonlyArray<JobIssue>;
+
+  /** @param issues - every problem found (at least one) */
+  constructor(issues: ReadonlyArray<JobIssue>) {
+    super(`invalid scheduler options: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.issues = Object.freeze(issues.map((issue) => Object.freeze({ ...issue })));
+  }
+}
+
+/** Options after validation, every default applied. */
+export interface ResolvedOptions {
+  readonly storage: JobStore;
+  readonly fetch: FetchFunction;
+  readonly check: ((url: string, signal: AbortSignal | undefined) => Promise<unknown>) | null;
+  readonly concurrency: number;
+  readonly historyLimit: number;
+  readonly logger: SchedulerLogger;
+  readonly retriers: ReadonlyMap<string, Retrier>;
+  readonly clock: SchedulerClock;
+  readonly instanceId: string;
+  readonly leaseDuration: number;
+  readonly pollInterval: number;
+  readonly onRestart: RestartPolicy;
+  readonly onStop: StopPolicy;
+  readonly stopTimeout: number;
+  readonly missedRunGrace: number;
+  readonly claimBatchSize: number;
+}
+
+/** Whether `value` is a non-null object. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * Validates options and applies defaults.
+ *
+ * @param options - what the user passed to `createScheduler`
+ * @returns the resolved options
+ * @throws {@link InvalidSchedulerOptionsError} listing every problem
+ * @example
+ * ```ts
+ * const resolved = resolveOptions({ storage, unsafeAllowAnyUrl: true });
+ * ```
+ */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  const issues: JobIssue[] = [];
+  if (!isObject(options)) {
+    throw new InvalidSchedulerOptionsError([{ path: '', message: 'options must be an object' }]);
+  }
+  const o = options as unknown as SchedulerOptions;
+  const storageOk =
+    isObject(o.storage) &&
+    typeof o.storage.claimOccurrence === 'function' &&
+    typeof o.storage.dueJobs === 'function';
+  if (!storageOk) issues.push({ path: 'storage', message: 'a JobStore is required' });
+
+  let fetch: FetchFunction | null = null;
+  let check: ResolvedOptions['check'] = null;
+  if (o.unsafeAllowAnyUrl !== undefined && typeof o.unsafeAllowAnyUrl !== 'boolean') {
+    issues.push({ path: 'unsafeAllowAnyUrl', message: 'must be a boolean' });
+  }
+  if (o.unsafeAllowAnyUrl === true) {
+    if (o.egress !== undefined) {
+      issues.push({ path: 'egress', message: 'give either egress or unsafeAllowAnyUrl, not both' });
+    }
+    const custom = o.fetch ?? globalThis.fetch;
+    if (typeof custom !== 'function') issues.push({ path: 'fetch', message: 'must be a function' });
+    else fetch = custom;
+  } else if (o.egress === undefined) {
+    issues.push({
+      path: 'egress',
+      message:
+        'an egress (createEgress() from @again/url-guard) is required; pass unsafeAllowAnyUrl: true to send requests without URL checks',
+    });
+  } else if (!isObject(o.egress) || typeof o.egress.fetch !== 'function') {
+    issues.push({ path: 'egress', message: 'egress.fetch must be a function' });
+  } else {
+    const egress = o.egress;
+    fetch = (input, init) => egress.fetch(input, init);
+    if (egress.check !== undefined) {
+      if (typeof egress.check !== 'function') {
+        issues.push({ path: 'egress.check', message: 'must be a function' });
+      } else {
+        const egressCheck = egress.check;
+        check = (url, signal) =>
+          egressCheck.call(egress, url, signal === undefined ? {} : { signal });
+      }
+    }
+    if (o.fetch !== undefined) {
+      issues.push({ path: 'fetch', message: 'fetch is only used with unsafeAllowAnyUrl' });
+    }
+  }
+
+  const number = (
+    name: string,
+    value: unknown,
+    fallback: number,
+    valid: (n: number) => boolean,
+    rule: string,
+  ): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || Number.isNaN(value) || !valid(value)) {
+      issues.push({ path: name, message: `must be ${rule}` });
+      return fallback;
+    }
+    return value;
+  };
+  const isCount = (n: number): boolean => Number.isSafeInteger(n) && n > 0;
+  const isDelay = (n: number): boolean => Number.isSafeInteger(n) && n >= 0 && n <= MAX_TIMER_DELAY;
+
+  const concurrency = number(
+    'concurrency',
+    o.concurrency,
+    SCHEDULER_DEFAULTS.concurrency,
+    (n) => isCount(n) || n === Number.POSITIVE_INFINITY,
+    'a positive integer or Infinity',
+  );
+  const historyLimit = number(
+    'historyLimit',
+    o.historyLimit,
+    SCHEDULER_DEFAULTS.historyLimit,
+    isCount,
+    'a positive integer',
+  );
+  const leaseDuration = number(
+    'leaseDuration',
+    o.leaseDuration,
+    SCHEDULER_DEFAULTS.leaseDuration,
+    (n) => isDelay(n) && n >= 3,
+    'an integer from 3 to 2147483647 (ms)',
+  );
+  const pollInterval =
+    o.pollInterval === null
+      ? 0
+      : number(
+          'pollInterval',
+          o.pollInterval,
+          SCHEDULER_DEFAULTS.pollInterval,
+          isDelay,
+          'null or an integer from 0 to 2147483647 (ms)',
+        );
+  const stopTimeout = number(
+    'stopTimeout',
+    o.stopTimeout,
+    SCHEDULER_DEFAULTS.stopTimeout,
+    isDelay,
+    'an integer from 0 to 2147483647 (ms)',
+  );
+  const missedRunGrace = number(
+    'missedRunGrace',
+    o.missedRunGrace,
+    SCHEDULER_DEFAULTS.missedRunGrace,
+    (n) => Number.isSafeInteger(n) && n >= 0,
+    'a non-negative integer (ms)',
+  );
+  const claimBatchSize = number(
+    'claimBatchSize',
+    o.claimBatchSize,
+    SCHEDULER_DEFAULTS.claimBatchSize,
+    (n) => isCount(n) && n <= 10_000,
+    'an integer from 1 to 10000',
+  );
+
+  const onRestart = o.onRestart ?? SCHEDULER_DEFAULTS.onRestart;
+  if (onRestart !== 'resume' && onRestart !== 'cancel') {
+    issues.push({ path: 'onRestart', message: "must be 'resume' or 'cancel'" });
+  }
+  const onStop = o.onStop ?? SCHEDULER_DEFAULTS.onStop;
+  if (onStop !== 'keep' && onStop !== 'mark-stopped') {
+    issues.push({ path: 'onStop', message: "must be 'keep' or 'mark-stopped'" });
+  }
+
+  const clock = o.clock ?? systemClock;
+  if (
+    !isObject(clock) ||
+    typeof clock.now !== 'function' ||
+    typeof clock.setTimeout !== 'function' ||
+    typeof clock.clearTimeout !== 'function'
+  ) {
+    issues.push({ path: 'clock', message: 'must have now, setTimeout and clearTimeout' });
+  }
+
+  const logger = o.logger ?? createDefaultLogger();
+  if (
+    !isObject(logger) ||
+    !['debug', 'info', 'warn', 'error'].every(
+      (level) => typeof (logger as unknown as Record<string, unknown>)[level] === 'function',
+    )
+  ) {
+    issues.push({ path: 'logger', message: 'must have debug, info, warn and error methods' });
+  }
+
+  const retriers = new Map<string, Retrier>();
+  if (o.retriers !== undefined) {
+    const entries =
+      o.retriers instanceof Map
+        ? [...o.retriers.entries()]
+        : isObject(o.retriers)
+          ? Object.entries(o.retriers)
+          : null;
+    if (entries === null) issues.push({ path: 'retriers', message: 'must be a Map or an object' });
+    else for (const [name, retrier] of entries) retriers.set(name, retrier as Retrier);
+  }
+
+  const instanceId = o.instanceId ?? `scheduler-${globalThis.crypto.randomUUID()}`;
+  if (typeof instanceId !== 'string' || instanceId.length === 0 || instanceId.length > 200) {
+    issues.push({ path: 'instanceId', message: 'must be a string of 1 to 200 characters' });
+  }
+
+  if (issues.length > 0 || fetch === null) throw new InvalidSchedulerOptionsError(issues);
+  return {
+    storage: o.storage,
+    fetch,
+    check,
+    concurrency,
+    historyLimit,
+    logger,
+    retriers,
+    clock,
+    instanceId,
+    leaseDuration,
+    pollInterval,
+    onRestart,
+    onStop,
+    stopTimeout,
+    missedRunGrace,
+    claimBatchSize,
+  };
+}

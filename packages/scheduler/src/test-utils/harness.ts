@@ -1,0 +1,139 @@
+/**
+ * Scheduler test harness: a memory store, a hand-driven clock, a log recorder and an egress
+ * that deliberately allows 127.0.0.1 (the only address tests talk to).
+ */
+import type { JobStore } from '@again/storage';
+import { createMemoryStorage } from '@again/storage-memory';
+import { createEgress } from '@again/url-guard';
+import { vi } from 'vitest';
+import type { SchedulerLogger } from '../logger.js';
+import { createScheduler, type Scheduler } from '../scheduler.js';
+import type { SchedulerOptions } from '../scheduler-options.js';
+import { createTestClock, type TestClock } from './clock.js';
+
+/** One recorded log call. */
+export interface LogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly context: Record<string, unknown>;
+}
+
+/** A logger that records every call. */
+export interface RecordingLogger extends SchedulerLogger {
+  readonly entries: LogEntry[];
+  /** Entries at `level`. */
+  at(level: LogEntry['level']): LogEntry[];
+}
+
+/** Creates a {@link RecordingLogger}. */
+export function recordingLogger(): RecordingLogger {
+  const entries: LogEntry[] = [];
+  const record =
+    (level: LogEntry['level']) =>
+    (...args: unknown[]): void => {
+      const [message, context] = args;
+      entries.push({
+        level,
+        message: String(message),
+        context:
+          typeof context === 'object' && context !== null
+            ? (context as Record<string, unknown>)
+            : {},
+      });
+    };
+  return {
+    entries,
+    debug: record('debug'),
+    info: record('info'),
+    warn: record('warn'),
+    error: record('error'),
+    at: (level) => entries.filter((entry) => entry.level === level),
+  };
+}
+
+/** An egress for tests: the URL guard's real policy, opened for 127.0.0.1 on purpose. */
+export function loopbackEgress(ca?: string): ReturnType<typeof createEgress> {
+  return createEgress({
+    allowedSchemes: ['http', 'https'],
+    allowIpLiterals: true,
+    allowedAddresses: ['127.0.0.1'],
+    ...(ca === undefined ? {} : { dispatcherOptions: { connect: { ca } } }),
+  });
+}
+
+/** A running scheduler with its test doubles. */
+export interface Harness {
+  readonly scheduler: Scheduler;
+  readonly storage: JobStore;
+  readonly clock: TestClock;
+  readonly logger: RecordingLogger;
+}
+
+/**
+ * Starts a scheduler on a memory store (or `shared.storage`) with a test clock (or
+ * `shared.clock`), a recording logger and the loopback egress; polling off.
+ */
+export async function startScheduler(
+  options: Partial<SchedulerOptions> = {},
+  shared: { storage?: JobStore; clock?: TestClock } = {},
+): Promise<Harness> {
+  const storage = shared.storage ?? createMemoryStorage();
+  const clock = shared.clock ?? createTestClock();
+  const logger = recordingLogger();
+  const scheduler = await createScheduler({
+    storage,
+    clock,
+    logger,
+    pollInterval: 0,
+    ...(options.unsafeAllowAnyUrl === true ? {} : { egress: loopbackEgress() }),
+    ...options,
+  });
+  await clock.settle();
+  return { scheduler, storage, clock, logger };
+}
+
+/** Waits (polling, real time) until `check` stops throwing; for I/O the test cannot drive. */
+export function eventually<T>(check: () => T | Promise<T>, timeout = 5_000): Promise<T> {
+  return vi.waitFor(check, { timeout, interval: 5 });
+}
+
+/** A promise with its resolve function, to hold a test server's response. */
+export interface Gate {
+  readonly promise: Promise<void>;
+  open(): void;
+}
+
+/** Creates a closed {@link Gate}. */
+export function gate(): Gate {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/**
+ * Wraps a store so chosen methods fail (with a plain `Error`) and every call is counted.
+ */
+export function faultyStorage(
+  inner: JobStore,
+  failing: ReadonlySet<keyof JobStore> | (() => ReadonlySet<keyof JobStore>),
+): { store: JobStore; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const name = String(property);
+        calls.set(name, (calls.get(name) ?? 0) + 1);
+        const set = typeof failing === 'function' ? failing() : failing;
+        if (set.has(property as keyof JobStore)) {
+          return Promise.reject(new Error(`injected ${name} failure`));
+        }
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { store, calls };
+}
