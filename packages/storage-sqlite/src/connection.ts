@@ -1,0 +1,185 @@
+/**
+ * How store operations reach SQLite.
+ *
+ * Every operation is written once, as a generator that yields compiled kysely queries and receives
+ * their results (see `operations.ts`). A connection drives it inside a transaction:
+ *
+ * - on a better-sqlite3 database (a file path or a `Database` the user passed) the whole
+ *   transaction runs **synchronously**, between `BEGIN IMMEDIATE` and `COMMIT`, in one turn of the
+ *   event loop. This matters: SQLite's busy handler sleeps the thread, so if a transaction stayed
+ *   open across an `await`, a second connection to the same file in the same process could start
+ *   its own `BEGIN IMMEDIATE`, sleep on the lock for the whole busy timeout, and never let the
+ *   first one finish. Run synchronously, a transaction can only ever wait for another *process*.
+ * - on a `Kysely` instance the user passed (its driver is not reachable synchronously), it runs
+ *   asynchronously on one connection reserved with `connection()`, between `begin immediate` and
+ *   `commit`; kysely's SQLite driver serialises everything else on that instance meanwhile.
+ *
+ * `BEGIN IMMEDIATE` takes the write lock before the first read, so a transaction that reads then
+ * writes never has to upgrade its lock midway (a deferred transaction that does gets SQLITE_BUSY at
+ * once in WAL mode, without waiting for the busy timeout).
+ *
+ * @module
+ */
+
+import type { CompiledQuery, Kysely, SqliteDatabase, SqliteStatement } from 'kysely';
+import { CompiledQuery as Compiled } from 'kysely';
+
+/** A row as the driver returns it. */
+export type Row = Record<string, unknown>;
+
+/** What a query yields back to an operation. */
+export interface QueryResult {
+  /** The rows (queries that return rows, including `RETURNING`). */
+  readonly rows: Row[];
+  /** The number of rows changed (statements that return no rows). */
+  readonly changes: number;
+}
+
+/** A store operation: yields compiled queries, receives their results, returns its value. */
+export type Op<T> = Generator<CompiledQuery, T, QueryResult>;
+
+/**
+ * How an operation runs:
+ * - `write`: in a `BEGIN IMMEDIATE` transaction (it reads then writes, or writes several times);
+ * - `read`: in a deferred transaction (several reads that must see one snapshot);
+ * - `single`: without a transaction (one statement, atomic on its own; also the pragmas, which
+ *   must not run inside a transaction).
+ */
+export type TxMode = 'write' | 'read' | 'single';
+
+/** An open connection the store runs its operations on. */
+export interface Connection {
+  /** Runs an operation and returns its value; rejects with the driver's error. */
+  run<T>(op: Op<T>, mode: TxMode): Promise<T>;
+  /** A kysely instance that executes on this connection (for the migrator). */
+  readonly kysely: Kysely<unknown>;
+}
+
+const BEGIN: Record<Exclude<TxMode, 'single'>, CompiledQuery> = {
+  write: Compiled.raw('begin immediate'),
+  read: Compiled.raw('begin'),
+};
+const COMMIT = Compiled.raw('commit');
+const ROLLBACK = Compiled.raw('rollback');
+
+/**
+ * The error to throw when a transaction failed and rolling it back failed too: the first failure
+ * stays the one reported, and the rollback's failure is not lost.
+ */
+function rollbackFailure(error: unknown, rollbackError: unknown): AggregateError {
+  return new AggregateError([error, rollbackError], 'transaction failed, then rollback failed', {
+    cause: error,
+  });
+}
+
+/**
+ * A connection on a better-sqlite3 database (structurally kysely's `SqliteDatabase`), running each
+ * operation synchronously. Prepared statements are cached by SQL text: operations compile a fixed
+ * set of query shapes (lists are passed as one JSON parameter), so the cache stays small.
+ */
+export class SyncConnection implements Connection {
+  readonly kysely: Kysely<unknown>;
+  readonly #db: SqliteDatabase & { readonly inTransaction?: boolean };
+  readonly #statements = new Map<string, SqliteStatement>();
+
+  constructor(db: SqliteDatabase, kysely: Kysely<unknown>) {
+    this.#db = db;
+    this.kysely = kysely;
+  }
+
+  async run<T>(op: Op<T>, mode: TxMode): Promise<T> {
+    return this.runSync(op, mode);
+  }
+
+  /** {@link run}, without the promise. */
+  runSync<T>(op: Op<T>, mode: TxMode): T {
+    if (mode === 'single') return this.#drive(op);
+    this.#execute(BEGIN[mode]);
+    let value: T;
+    try {
+      value = this.#drive(op);
+      this.#execute(COMMIT);
+    } catch (error) {
+      // SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR, ...);
+      // better-sqlite3 tells whether a transaction is still open.
+      if (this.#db.inTransaction !== false) {
+        try {
+          this.#execute(ROLLBACK);
+        } catch (rollbackError) {
+          throw rollbackFailure(error, rollbackError);
+        }
+      }
+      throw error;
+    }
+    return value;
+  }
+
+  #drive<T>(op: Op<T>): T {
+    let step = op.next();
+    while (!step.done) step = op.next(this.#execute(step.value));
+    return step.value;
+  }
+
+  #execute(query: CompiledQuery): QueryResult {
+    let statement = this.#statements.get(query.sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(query.sql);
+      this.#statements.set(query.sql, statement);
+    }
+    if (statement.reader) return { rows: statement.all(query.parameters) as Row[], changes: 0 };
+    return { rows: [], changes: Number(statement.run(query.parameters).changes) };
+  }
+}
+
+/** A connection on a user's `Kysely` instance, running each operation on one reserved connection. */
+export class KyselyConnection implements Connection {
+  readonly kysely: Kysely<unknown>;
+
+  constructor(kysely: Kysely<unknown>) {
+    // Plugins (e.g. CamelCasePlugin) would rewrite our column names in results: run without them.
+    this.kysely = kysely.withoutPlugins();
+  }
+
+  run<T>(op: Op<T>, mode: TxMode): Promise<T> {
+    const drive = async (db: Kysely<unknown>): Promise<T> => {
+      let step = op.next();
+      while (!step.done) {
+        const result = await db.executeQuery(step.value);
+        step = op.next({
+          rows: result.rows as Row[],
+          changes: Number(result.numAffectedRows ?? 0n),
+        });
+      }
+      return step.value;
+    };
+    if (mode === 'single') return this.kysely.connection().execute(drive);
+    return kyselyTransaction(this.kysely, mode, drive);
+  }
+}
+
+/**
+ * Runs `body` in a transaction on one connection reserved from `kysely` (`begin immediate` for
+ * `write`, `begin` for `read`), committing when it resolves and rolling back when it throws.
+ */
+export function kyselyTransaction<T>(
+  kysely: Kysely<unknown>,
+  mode: Exclude<TxMode, 'single'>,
+  body: (db: Kysely<unknown>) => Promise<T>,
+): Promise<T> {
+  return kysely.connection().execute(async (db) => {
+    await db.executeQuery(BEGIN[mode]);
+    let value: T;
+    try {
+      value = await body(db);
+      await db.executeQuery(COMMIT);
+    } catch (error) {
+      try {
+        await db.executeQuery(ROLLBACK);
+      } catch (rollbackError) {
+        throw rollbackFailure(error, rollbackError);
+      }
+      throw error;
+    }
+    return value;
+  });
+}

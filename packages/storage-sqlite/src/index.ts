@@ -1,0 +1,7 @@
+export {
+  type AnyKysely,
+  SQLITE_STORAGE_DEFAULTS,
+  type SqliteStorageOptions,
+  type SqliteSynchronous,
+} from './options.js';
+export { createSqliteStorage, type SqliteStorage } from './sqlite-storage.js';
