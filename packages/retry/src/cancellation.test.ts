@@ -1,0 +1,443 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RetryCancelledError, RetryDeadlineError, RetryError, type RetryReason } from './errors.js';
+import { createRetrier, type Retrier } from './retrier.js';
+import { countingSignal, createFakeTime, flush } from './test-utils/fake-time.js';
+import type { AttemptContext } from './types.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+function activeCount(retrier: Retrier): number {
+  return (retrier as unknown as { activeCount: number }).activeCount;
+}
+
+/** An attempt that waits until its signal aborts, then rejects with the abort reason. */
+function untilAborted(seen: AttemptContext[] = []) {
+  return ({ signal, attempt }: AttemptContext): Promise<never> => {
+    seen.push({ signal, attempt });
+    return new Promise((_, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+  };
+}
+
+async function settleReason(promise: Promise<unknown>): Promise<RetryError> {
+  const error = await promise.then(
+    () => expect.unreachable('expected a rejection'),
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(RetryError);
+  return error as RetryError;
+}
+
+describe('checked before every attempt (W3 fixed)', () => {
+  it('a cancelled retrier never runs fn', async () => {
+    const retrier = createRetrier();
+    retrier.cancel();
+    const fn = vi.fn();
+    const error = await settleReason(retrier.run(fn));
+    expect(fn).not.toHaveBeenCalled();
+    expect(error.reason).toBe('stopped');
+    expect(error.code).toBe('ERR_RETRY_STOPPED');
+    expect(error.attempts).toBe(0);
+    expect(error.errors).toEqual([]);
+    expect(error.cause).toBeInstanceOf(RetryCancelledError);
+    expect((error.cause as RetryCancelledError).code).toBe('ERR_RETRY_CANCELLED');
+  });
+
+  it('an already aborted caller signal never runs fn', async () => {
+    const fn = vi.fn();
+    const reason = new Error('request gone');
+    const error = await settleReason(
+      createRetrier().run(fn, { signal: AbortSignal.abort(reason) }),
+    );
+    expect(fn).not.toHaveBeenCalled();
+    expect(error.reason).toBe('aborted');
+    expect(error.code).toBe('ERR_RETRY_ABORTED');
+    expect(error.cause).toBe(reason);
+  });
+
+  it('cancel() from inside an attempt stops the loop after it (go-again TestStopRetries)', async () => {
+    const retrier = createRetrier({ sleep: async () => {} });
+    let calls = 0;
+    const error = await settleReason(
+      retrier.run(() => {
+        calls++;
+        retrier.cancel();
+        throw new Error('failed');
+      }),
+    );
+    expect(calls).toBe(1);
+    expect(error.reason).toBe('stopped');
+    expect((error.cause as Error).message).toBe('failed');
+  });
+});
+
+describe('cancel() / stop()', () => {
+  it('abort the running attempt with the cancel reason', async () => {
+    const retrier = createRetrier();
+    const seen: AttemptContext[] = [];
+    const call = retrier.run(untilAborted(seen));
+    await flush();
+    expect(seen[0]?.signal.aborted).toBe(false);
+    retrier.cancel();
+    const error = await settleReason(call);
+    expect(error.reason).toBe('stopped');
+    expect(seen[0]?.signal.reason).toBeInstanceOf(RetryCancelledError);
+    expect(retrier.cancelled).toBe(true);
+    expect(retrier.signal.aborted).toBe(true);
+    expect(retrier.signal.reason).toBe(seen[0]?.signal.reason);
+    expect(activeCount(retrier)).toBe(0);
+  });
+
+  it('are terminal, identical, and keep the first reason', async () => {
+    const retrier = createRetrier();
+    const signal = retrier.signal;
+    retrier.stop('maintenance');
+    retrier.cancel('second');
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe('maintenance');
+    const error = await settleReason(retrier.run(() => 1));
+    expect(error.cause).toBe('maintenance');
+  });
+
+  it('wake a call that is waiting between attempts, clearing its timer', async () => {
+    vi.useFakeTimers();
+    const retrier = createRetrier({ interval: 60_000, jitter: 0 });
+    const fn = vi.fn(() => Promise.reject(new Error('down')));
+    const call = retrier.run(fn);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(vi.getTimerCount()).toBe(1);
+    retrier.cancel();
+    const error = await settleReason(call);
+    expect(error.reason).toBe('stopped');
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(activeCount(retrier)).toBe(0);
+  });
+
+  it('reach an injected sleep through its signal', async () => {
+    let sleepSignal: AbortSignal | undefined;
+    const retrier = createRetrier({
+      sleep: (_ms, signal) => {
+        sleepSignal = signal;
+        return new Promise((resolve) => signal.addEventListener('abort', () => resolve()));
+      },
+    });
+    const call = retrier.run(() => Promise.reject(new Error('down')));
+    await flush();
+    expect(sleepSignal?.aborted).toBe(false);
+    retrier.cancel();
+    expect(sleepSignal?.aborted).toBe(true);
+    expect((await settleReason(call)).reason).toBe('stopped');
+  });
+});
+
+describe("the caller's signal", () => {
+  it('aborts the running attempt with its own reason', async () => {
+    const counted = countingSignal();
+    const seen: AttemptContext[] = [];
+    const call = createRetrier().run(untilAborted(seen), { signal: counted.signal });
+    await flush();
+    expect(counted.listeners()).toBe(1);
+    const reason = new Error('client went away');
+    counted.controller.abort(reason);
+    const error = await settleReason(call);
+    expect(error.reason).toBe('aborted');
+    expect(seen[0]?.signal.reason).toBe(reason);
+    expect(error.cause).toBe(reason);
+  });
+
+  it('ends a wait between attempts at once', async () => {
+    vi.useFakeTimers();
+    const counted = countingSignal();
+    const call = createRetrier({ interval: 10_000, jitter: 0 }).run(
+      () => Promise.reject(new Error('down')),
+      { signal: counted.signal },
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(counted.listeners()).toBe(1);
+    counted.controller.abort();
+    expect((await settleReason(call)).reason).toBe('aborted');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('leaves no listener behind on success, failure or abort', async () => {
+    const counted = countingSignal();
+    const retrier = createRetrier({ interval: 0, jitter: 0, maxRetries: 2 });
+    const readSignal = async ({ signal }: AttemptContext) => signal.aborted;
+    await retrier.run(readSignal, { signal: counted.signal });
+    await retrier.settle(
+      async ({ signal }) => {
+        void signal;
+        throw new Error('x');
+      },
+      { signal: counted.signal },
+    );
+    expect(counted.added()).toBeGreaterThan(0);
+    expect(counted.listeners()).toBe(0);
+    expect(activeCount(retrier)).toBe(0);
+  });
+
+  it('is not consulted after a success: late success returns the value', async () => {
+    const controller = new AbortController();
+    const retrier = createRetrier();
+    const call = retrier.run(
+      async ({ signal }) => {
+        await flush();
+        controller.abort();
+        // Ignores its signal and finishes the work anyway.
+        return signal.aborted ? 'done despite abort' : 'done';
+      },
+      { signal: controller.signal },
+    );
+    await expect(call).resolves.toBe('done despite abort');
+  });
+});
+
+describe('the total deadline (timeout)', () => {
+  it('aborts the running attempt with a RetryDeadlineError and gives up with reason timeout', async () => {
+    vi.useFakeTimers();
+    const retrier = createRetrier({ timeout: 1000 });
+    const seen: AttemptContext[] = [];
+    const call = settleReason(retrier.run(untilAborted(seen)));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(seen[0]?.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    const error = await call;
+    expect(error.reason).toBe('timeout');
+    expect(error.code).toBe('ERR_RETRY_TIMEOUT');
+    const reason = seen[0]?.signal.reason as RetryDeadlineError;
+    expect(reason).toBeInstanceOf(RetryDeadlineError);
+    expect(reason.code).toBe('ERR_RETRY_DEADLINE');
+    expect(reason.scope).toBe('total');
+    expect(reason.timeout).toBe(1000);
+    expect(error.cause).toBe(reason);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('does not start a wait that would end after it', async () => {
+    const time = createFakeTime();
+    const retrier = createRetrier({
+      timeout: 1000,
+      interval: 300,
+      jitter: 0,
+      clock: time.clock,
+      sleep: time.sleep,
+    });
+    const fn = vi.fn(async () => {
+      time.advance(50);
+      throw new Error('down');
+    });
+    const error = await settleReason(retrier.run(fn));
+    // t=50 fail, wait 300; t=400 fail, wait 600 would end at 1050 > 1000: give up now.
+    expect(time.delays).toEqual([300]);
+    expect(fn).toHaveBeenCalledTimes(2);
+    expect(error.reason).toBe('timeout');
+    expect((error.cause as Error).message).toBe('down');
+  });
+
+  it('is measured from the start of the call across attempts, even if fn ignores its signal', async () => {
+    const time = createFakeTime();
+    const retrier = createRetrier({
+      timeout: 1000,
+      interval: 10,
+      jitter: 0,
+      clock: time.clock,
+      sleep: time.sleep,
+    });
+    let calls = 0;
+    const error = await settleReason(
+      retrier.run(async () => {
+        calls++;
+        time.advance(600);
+        throw new Error('slow failure');
+      }),
+    );
+    expect(calls).toBe(2);
+    expect(error.reason).toBe('timeout');
+  });
+
+  it('never aborts a signal after its attempt succeeded (cockatiel #72)', async () => {
+    vi.useFakeTimers();
+    const retrier = createRetrier({ timeout: 1000, attemptTimeout: 500 });
+    let kept: AbortSignal | undefined;
+    await retrier.run(({ signal }) => {
+      kept = signal;
+      return 'body still readable';
+    });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(kept?.aborted).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('the per-attempt timeout (attemptTimeout)', () => {
+  it('aborts each attempt, retries it as temporary, and reports the scope', async () => {
+    vi.useFakeTimers();
+    const seen: AttemptContext[] = [];
+    const retrier = createRetrier({
+      attemptTimeout: 100,
+      maxRetries: 2,
+      interval: 10,
+      jitter: 0,
+      // The registry would refuse these errors: a timed-out attempt is temporary regardless.
+      registry: { isTemporary: () => false },
+    });
+    const call = settleReason(retrier.run(untilAborted(seen)));
+    await vi.advanceTimersByTimeAsync(100 + 10 + 100 + 20 + 100);
+    const error = await call;
+    expect(seen.map((c) => c.attempt)).toEqual([1, 2, 3]);
+    for (const context of seen) {
+      expect((context.signal.reason as RetryDeadlineError).scope).toBe('attempt');
+    }
+    expect(error.reason).toBe('exhausted');
+    expect(error.attempts).toBe(3);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('counts an attempt that ran past it without reading the signal as temporary', async () => {
+    const time = createFakeTime();
+    const retrier = createRetrier({
+      attemptTimeout: 100,
+      registry: { isTemporary: () => false },
+      clock: time.clock,
+      sleep: time.sleep,
+    });
+    let calls = 0;
+    const result = await retrier.run(async () => {
+      calls++;
+      if (calls === 1) {
+        time.advance(150);
+        throw new Error('slow');
+      }
+      return 'fast';
+    });
+    expect(result).toBe('fast');
+    const quick = await settleReason(retrier.run(() => Promise.reject(new Error('quick'))));
+    expect(quick.reason).toBe('non-retryable');
+  });
+
+  it('is cut to the time left before the total deadline', async () => {
+    vi.useFakeTimers();
+    const seen: AttemptContext[] = [];
+    const retrier = createRetrier({ timeout: 150, attemptTimeout: 100, interval: 10, jitter: 0 });
+    const call = settleReason(retrier.run(untilAborted(seen)));
+    await vi.advanceTimersByTimeAsync(150);
+    const error = await call;
+    expect((seen[0]!.signal.reason as RetryDeadlineError).scope).toBe('attempt');
+    expect((seen[1]!.signal.reason as RetryDeadlineError).scope).toBe('total');
+    expect(error.reason).toBe('timeout');
+  });
+});
+
+describe('laziness: nothing allocated for attempts that never read their signal', () => {
+  it('creates no AbortController and no timer', async () => {
+    vi.useFakeTimers();
+    const Original = globalThis.AbortController;
+    let created = 0;
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        created++;
+      }
+    };
+    try {
+      const retrier = createRetrier({ timeout: 5000, attemptTimeout: 1000 });
+      const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+      await retrier.run(async () => 'no signal read');
+      await retrier.run(async ({ attempt }) => attempt);
+      expect(created).toBe(0);
+      expect(setTimeoutSpy).not.toHaveBeenCalled();
+      await retrier.run(async ({ signal }) => signal.aborted);
+      expect(created).toBe(1);
+    } finally {
+      globalThis.AbortController = Original;
+    }
+  });
+
+  it('a signal read after the attempt settled is inert', async () => {
+    const retrier = createRetrier();
+    let stored: AttemptContext | undefined;
+    await retrier.run((context) => {
+      stored = context;
+      return 1;
+    });
+    const late = stored?.signal;
+    await flush();
+    retrier.cancel();
+    expect(late?.aborted).toBe(false);
+    expect(activeCount(retrier)).toBe(0);
+  });
+
+  it('a signal first read after an await is still linked, and released when the attempt ends', async () => {
+    const retrier = createRetrier();
+    let late: AbortSignal | undefined;
+    const call = retrier.run(async (context) => {
+      await flush();
+      late = context.signal;
+      await flush();
+      return 'ok';
+    });
+    await flush(3);
+    await expect(call).resolves.toBe('ok');
+    expect(late?.aborted).toBe(false);
+    expect(activeCount(retrier)).toBe(0);
+
+    const second = retrier.run(async (context) => {
+      await flush();
+      return new Promise((_, reject) => {
+        context.signal.addEventListener('abort', () => reject(context.signal.reason));
+      });
+    });
+    await flush(30);
+    expect(activeCount(retrier)).toBe(1);
+    retrier.cancel();
+    expect((await settleReason(second)).reason).toBe('stopped');
+  });
+});
+
+describe('zero-delay retries', () => {
+  it('never call setTimeout, but still yield to the event loop', async () => {
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    const retrier = createRetrier({ interval: 0, jitter: 0, maxRetries: 3 });
+    let immediate = false;
+    setImmediate(() => {
+      immediate = true;
+    });
+    let sawImmediate = false;
+    await retrier.run(async ({ attempt }) => {
+      if (attempt === 2) sawImmediate = immediate;
+      if (attempt < 4) throw new Error('again');
+      return 'done';
+    });
+    expect(setTimeoutSpy).not.toHaveBeenCalled();
+    expect(sawImmediate).toBe(true);
+  });
+});
+
+describe('reasons, precedence', () => {
+  it.each<[string, RetryReason]>([
+    ['stopped', 'stopped'],
+    ['aborted', 'aborted'],
+  ])(
+    'a %s call wins over a non-retryable error thrown by the aborted attempt',
+    async (kind, reason) => {
+      const retrier = createRetrier({ registry: { isTemporary: () => false } });
+      const controller = new AbortController();
+      const call = retrier.run(
+        ({ signal }) =>
+          new Promise((_, reject) => {
+            signal.addEventListener('abort', () => reject(new TypeError('aborted fetch')));
+          }),
+        { signal: controller.signal },
+      );
+      await flush();
+      if (kind === 'stopped') retrier.cancel();
+      else controller.abort();
+      expect((await settleReason(call)).reason).toBe(reason);
+    },
+  );
+});

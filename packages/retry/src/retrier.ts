@@ -1,0 +1,732 @@
+import { clampRandom, computeDelay } from './backoff.js';
+import {
+  RetryCancelledError,
+  RetryDeadlineError,
+  RetryError,
+  RetryOptionsError,
+  type RetryReason,
+  RetryResultError,
+} from './errors.js';
+import { AttemptContextImpl, type CallEnv, Lifecycle, Link, Waiter } from './link.js';
+import { matchesRetryOn, normalizeRetryOn } from './match.js';
+import {
+  assertOptionsObject,
+  type NormalizedRetrierOptions,
+  normalizeHooks,
+  normalizeRetrierOptions,
+  type RetrierOptions,
+} from './options.js';
+import type { RetryAfterHint } from './retry-after.js';
+import { yieldToEventLoop } from './sleep.js';
+import { type AttemptTiming, createTrace, type RetryTrace } from './trace.js';
+import type {
+  AcceptFunction,
+  ErrorMatcher,
+  RetryableFunction,
+  RetryHooks,
+  RetryPredicate,
+  SleepFunction,
+  TemporaryErrorClassifier,
+} from './types.js';
+
+/**
+ * Options for one call of `run`, `settle` or `runUntil`.
+ *
+ * Which errors are retried: the `retryOn` list when given (and non-empty); otherwise the
+ * registry (this call's, else the retrier's); otherwise every error (go-again's rule). An error
+ * that passes that rule must then pass `shouldRetry` (this call's, else the retrier's).
+ *
+ * @example
+ * ```ts
+ * await retrier.run(task, {
+ *   signal: AbortSignal.timeout(5_000),
+ *   retryOn: [RateLimitError, 'ECONNRESET'],
+ *   hooks: { onRetry: ({ delay }) => console.log(`retrying in ${delay} ms`) },
+ * });
+ * ```
+ */
+export interface CallOptions<T = unknown> {
+  /** Aborting it ends the call with reason `'aborted'`; the running attempt's signal aborts too. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * The only errors to retry for this call: instances (identity), classes (`instanceof`) or
+   * codes (`error.code`), each checked along the `cause` chain and `AggregateError` members. Replaces the registry rule.
+   */
+  readonly retryOn?: readonly ErrorMatcher[] | undefined;
+  /** Registry for this call (replaces the retrier's). */
+  readonly registry?: TemporaryErrorClassifier | undefined;
+  /** Predicate for this call (replaces the retrier's). */
+  readonly shouldRetry?: RetryPredicate | undefined;
+  /**
+   * Result predicate: a value for which it returns `false` is recorded as a
+   * {@link RetryResultError} and retried. `runUntil` sets it from its argument.
+   */
+  readonly accept?: AcceptFunction<T> | undefined;
+  /** Hooks for this call; they run after the retrier's own. */
+  readonly hooks?: RetryHooks<T> | undefined;
+}
+
+/**
+ * A retry policy, built once by {@link createRetrier} and shared by any number of concurrent
+ * calls. Options are validated and frozen at construction.
+ *
+ * @example
+ * ```ts
+ * const retrier = createRetrier({ maxRetries: 3, interval: 100 });
+ * const user = await retrier.run(({ signal }) => fetchUser(id, { signal }));
+ * ```
+ */
+export interface Retrier {
+  /** The validated, frozen options with defaults filled in. */
+  readonly options: NormalizedRetrierOptions;
+  /**
+   * Aborts when the retrier is cancelled (`cancel()` / `stop()`); its reason is the cancel
+   * reason. Created on first read.
+   */
+  readonly signal: AbortSignal;
+  /** `true` once `cancel()` or `stop()` was called. */
+  readonly cancelled: boolean;
+  /**
+   * Runs `fn` until it succeeds or the policy gives up.
+   *
+   * @param fn - the work; receives `{ signal, attempt }`.
+   * @param callOptions - signal, error rules and hooks for this call.
+   * @returns the value of the successful attempt.
+   * @throws {@link RetryError} when the call gives up (as a rejection);
+   *   {@link RetryOptionsError} when `fn` or a call option is invalid.
+   */
+  run<T>(fn: RetryableFunction<T>, callOptions?: CallOptions<T>): Promise<T>;
+  /**
+   * Like `run`, but never rejects because of `fn`: resolves with a {@link RetryTrace} that holds
+   * the value or the reason, every attempt's error and timings.
+   *
+   * @param fn - the work; receives `{ signal, attempt }`.
+   * @param callOptions - signal, error rules and hooks for this call.
+   * @returns the trace.
+   * @throws {@link RetryOptionsError} when `fn` or a call option is invalid (as a rejection).
+   */
+  settle<T>(fn: RetryableFunction<T>, callOptions?: CallOptions<T>): Promise<RetryTrace<T>>;
+  /**
+   * Like `run`, but also retries while `accept(value, attempt)` returns `false` (a result
+   * predicate, for polling or HTTP responses). Refused results are recorded as
+   * {@link RetryResultError}s and are always retryable.
+   *
+   * @param fn - the work; receives `{ signal, attempt }`.
+   * @param accept - returns `true` for a good enough value.
+   * @param callOptions - signal, error rules and hooks for this call.
+   * @returns the first accepted value.
+   * @throws {@link RetryError} when the call gives up; {@link RetryOptionsError} on bad input.
+   */
+  runUntil<T>(
+    fn: RetryableFunction<T>,
+    accept: AcceptFunction<T>,
+    callOptions?: CallOptions<T>,
+  ): Promise<T>;
+  /**
+   * Cancels the retrier for good (go-again's `Cancel`): running attempts' signals abort with
+   * `reason`, pending waits end, and every call, current or future, gives up with reason
+   * `'stopped'` before its next attempt. Calling it again does nothing.
+   *
+   * @param reason - the abort reason; defaults to a {@link RetryCancelledError}.
+   */
+  cancel(reason?: unknown): void;
+  /**
+   * The same as `cancel()` (go-again has both).
+   *
+   * @param reason - the abort reason; defaults to a {@link RetryCancelledError}.
+   */
+  stop(reason?: unknown): void;
+}
+
+const RUN = 0;
+const SETTLE = 1;
+type Mode = typeof RUN | typeof SETTLE;
+
+interface NormalizedCallOptions {
+  readonly signal: AbortSignal | undefined;
+  readonly retryOn: readonly ErrorMatcher[] | undefined;
+  readonly registry: TemporaryErrorClassifier | undefined;
+  readonly shouldRetry: RetryPredicate | undefined;
+  readonly accept: AcceptFunction<unknown> | undefined;
+  readonly hooks: Readonly<RetryHooks> | undefined;
+}
+
+const NO_CALL_OPTIONS: NormalizedCallOptions = Object.freeze({
+  signal: undefined,
+  retryOn: undefined,
+  registry: undefined,
+  shouldRetry: undefined,
+  accept: undefined,
+  hooks: undefined,
+});
+
+const CALL_KEYS: ReadonlySet<string> = new Set([
+  'signal',
+  'retryOn',
+  'registry',
+  'shouldRetry',
+  'accept',
+  'hooks',
+]);
+
+function isSignal(value: unknown): value is AbortSignal {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function' &&
+    typeof (value as AbortSignal).removeEventListener === 'function'
+  );
+}
+
+function normalizeCallOptions(value: unknown): NormalizedCallOptions {
+  if (value === undefined) return NO_CALL_OPTIONS;
+  assertOptionsObject('callOptions', value);
+  const o = value as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!CALL_KEYS.has(key)) {
+      throw new RetryOptionsError(`callOptions.${key}`, 'unknown call option', key);
+    }
+  }
+  if (o.signal !== undefined && !isSignal(o.signal)) {
+    throw new RetryOptionsError('callOptions.signal', 'expected an AbortSignal', o.signal);
+  }
+  const registry = o.registry;
+  if (
+    registry !== undefined &&
+    (typeof registry !== 'object' ||
+      registry === null ||
+      typeof (registry as TemporaryErrorClassifier).isTemporary !== 'function')
+  ) {
+    throw new RetryOptionsError(
+      'callOptions.registry',
+      'expected an object with an isTemporary() method',
+      registry,
+    );
+  }
+  for (const key of ['shouldRetry', 'accept'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'function') {
+      throw new RetryOptionsError(`callOptions.${key}`, 'expected a function', o[key]);
+    }
+  }
+  const retryOn = normalizeRetryOn(o.retryOn);
+  return {
+    signal: o.signal as AbortSignal | undefined,
+    retryOn: retryOn !== undefined && retryOn.length > 0 ? retryOn : undefined,
+    registry: registry as TemporaryErrorClassifier | undefined,
+    shouldRetry: o.shouldRetry as RetryPredicate | undefined,
+    accept: o.accept as AcceptFunction<unknown> | undefined,
+    hooks: normalizeHooks('callOptions.hooks', o.hooks),
+  };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+const MAX_CAUSE_DEPTH = 32;
+
+/** The first valid `retryAfter` on the error or its cause chain, unconverted. */
+function findRetryAfter(error: unknown): RetryAfterHint | undefined {
+  let current = error;
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH; depth++) {
+    if ((typeof current !== 'object' && typeof current !== 'function') || current === null) {
+      return undefined;
+    }
+    const hint = (current as { retryAfter?: unknown }).retryAfter;
+    if (typeof hint === 'number' && Number.isFinite(hint) && hint >= 0) return hint;
+    if (hint instanceof Date && !Number.isNaN(hint.getTime())) return hint;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Failure of the first attempt, handed over by the fast path. */
+interface FirstFailure {
+  readonly error: unknown;
+  /**
+   * The first attempt's context when the call is timed: it carries the call's deadline and the
+   * attempt's own. Without it the call has no deadline (the retrier's untimed facts apply).
+   */
+  readonly context?: AttemptContextImpl;
+}
+
+class RetrierImpl implements Retrier {
+  readonly options: NormalizedRetrierOptions;
+  readonly #life: Lifecycle = new Lifecycle();
+  #controller: AbortController | undefined;
+  /**
+   * No hooks or budget, and not cancelled: `run()` without call options can skip the general
+   * loop for its first attempt. One flag, so the fast path checks a single field.
+   */
+  #fast: boolean;
+  /** The fast path needs the clock (a total deadline or an attempt timeout is set). */
+  readonly #timed: boolean;
+  /** The call facts of every fast-path call when nothing is timed. */
+  readonly #fastEnv: CallEnv;
+
+  constructor(options: NormalizedRetrierOptions) {
+    this.options = options;
+    this.#fast = options.hooks === undefined && options.budget === undefined;
+    this.#timed =
+      options.timeout !== Number.POSITIVE_INFINITY ||
+      options.attemptTimeout !== Number.POSITIVE_INFINITY;
+    this.#fastEnv = Object.freeze({
+      life: this.#life,
+      callerSignal: undefined,
+      clock: options.clock,
+      deadline: Number.POSITIVE_INFINITY,
+      timeout: options.timeout,
+      attemptTimeout: options.attemptTimeout,
+    });
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#life.cancelled) this.#controller.abort(this.#life.reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get cancelled(): boolean {
+    return this.#life.cancelled;
+  }
+
+  /** In-flight links and waits; exposed for leak tests. @internal */
+  get activeCount(): number {
+    return this.#life.activeCount;
+  }
+
+  cancel(reason?: unknown): void {
+    const why = reason === undefined ? new RetryCancelledError() : reason;
+    // Cancelled calls take the general loop, which gives up before the first attempt.
+    this.#fast = false;
+    if (this.#life.cancel(why)) this.#controller?.abort(why);
+  }
+
+  stop(reason?: unknown): void {
+    this.cancel(reason);
+  }
+
+  run<T>(fn: RetryableFunction<T>, callOptions?: CallOptions<T>): Promise<T> {
+    if (callOptions !== undefined || !this.#fast || typeof fn !== 'function') {
+      return this.#execute(fn, callOptions, RUN, undefined, undefined) as Promise<T>;
+    }
+    // Fast path: the first attempt without the general loop's bookkeeping. A first-try success
+    // costs one context object, one closure and one promise reaction.
+    if (this.#timed) return this.#runTimed(fn);
+    const context = new AttemptContextImpl(this.#fastEnv, 1, Number.POSITIVE_INFINITY);
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn(context);
+    } catch (error) {
+      context.release();
+      return this.#execute(fn, undefined, RUN, undefined, { error }) as Promise<T>;
+    }
+    // Promise.resolve() costs ~15 ns even for a native promise; most attempts return one.
+    const promise = result instanceof Promise ? result : Promise.resolve(result);
+    context.releaseWhenSettled(promise);
+    // The closure must not capture `context`: on Node 20 that costs ~40 bytes per call. Without
+    // deadlines the general loop can rebuild everything it needs from the retrier.
+    return promise.then(
+      undefined,
+      (error: unknown) => this.#execute(fn, undefined, RUN, undefined, { error }) as Promise<T>,
+    );
+  }
+
+  /**
+   * The fast path when a deadline or an attempt timeout is set: one clock read, and the first
+   * attempt's context (which carries the call's deadline) goes to the general loop on failure.
+   */
+  #runTimed<T>(fn: RetryableFunction<T>): Promise<T> {
+    const o = this.options;
+    const now = o.clock.now();
+    // A literal, not a spread: spreading and overriding fields is slow on Node 20.
+    const env: CallEnv =
+      o.timeout === Number.POSITIVE_INFINITY
+        ? this.#fastEnv
+        : {
+            life: this.#life,
+            callerSignal: undefined,
+            clock: o.clock,
+            deadline: now + o.timeout,
+            timeout: o.timeout,
+            attemptTimeout: o.attemptTimeout,
+          };
+    const context = new AttemptContextImpl(env, 1, now + o.attemptTimeout);
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn(context);
+    } catch (error) {
+      context.release();
+      return this.#execute(fn, undefined, RUN, undefined, { error, context }) as Promise<T>;
+    }
+    const promise = result instanceof Promise ? result : Promise.resolve(result);
+    context.releaseWhenSettled(promise);
+    return promise.then(
+      undefined,
+      (error: unknown) =>
+        this.#execute(fn, undefined, RUN, undefined, { error, context }) as Promise<T>,
+    );
+  }
+
+  settle<T>(fn: RetryableFunction<T>, callOptions?: CallOptions<T>): Promise<RetryTrace<T>> {
+    return this.#execute(fn, callOptions, SETTLE, undefined, undefined) as Promise<RetryTrace<T>>;
+  }
+
+  runUntil<T>(
+    fn: RetryableFunction<T>,
+    accept: AcceptFunction<T>,
+    callOptions?: CallOptions<T>,
+  ): Promise<T> {
+    if (typeof accept !== 'function') {
+      return Promise.reject(new RetryOptionsError('accept', 'expected a function', accept));
+    }
+    if (callOptions?.accept !== undefined) {
+      return Promise.reject(
+        new RetryOptionsError(
+          'callOptions.accept',
+          'cannot be combined with the accept argument of runUntil',
+          callOptions.accept,
+        ),
+      );
+    }
+    return this.#execute(
+      fn,
+      callOptions,
+      RUN,
+      accept as AcceptFunction<unknown>,
+      undefined,
+    ) as Promise<T>;
+  }
+
+  /** The general loop: every attempt after a fast-path failure, and every other kind of call. */
+  async #execute(
+    fn: RetryableFunction<unknown>,
+    callOptions: unknown,
+    mode: Mode,
+    acceptArgument: AcceptFunction<unknown> | undefined,
+    first: FirstFailure | undefined,
+  ): Promise<unknown> {
+    if (typeof fn !== 'function') throw new RetryOptionsError('fn', 'expected a function', fn);
+    const call = normalizeCallOptions(callOptions);
+    const o = this.options;
+    const life = this.#life;
+    const clock = o.clock;
+    const callerSignal = call.signal;
+    const accept = acceptArgument ?? call.accept;
+    const timed = mode === SETTLE;
+    // The fast path already started the call (and its deadline) when it hands over a failure.
+    const start =
+      first === undefined && (timed || o.timeout !== Number.POSITIVE_INFINITY) ? clock.now() : 0;
+    const env: CallEnv = first?.context?.env ?? {
+      life,
+      callerSignal,
+      clock,
+      deadline: o.timeout === Number.POSITIVE_INFINITY ? o.timeout : start + o.timeout,
+      timeout: o.timeout,
+      attemptTimeout: o.attemptTimeout,
+    };
+    const errors: unknown[] = [];
+    const timings: AttemptTiming[] = [];
+    let ran = 0;
+    let delayBefore = 0;
+    let previousDelay = o.interval;
+
+    const finish = (
+      reason: RetryReason | undefined,
+      value: unknown,
+      budgetExhausted: boolean,
+    ): unknown => {
+      const elapsed = timed ? clock.now() - start : 0;
+      if (reason === undefined) {
+        if (!timed) return value;
+        return createTrace({ ok: true, value }, errors, timings, ran, elapsed);
+      }
+      const error = new RetryError({
+        reason,
+        errors,
+        attempts: ran,
+        cause: errors.length > 0 ? errors[errors.length - 1] : this.#endCause(reason, env),
+        budgetExhausted,
+      });
+      this.#notify('onGiveUp', o.hooks?.onGiveUp, call.hooks?.onGiveUp, () => ({ reason, error }));
+      this.#log(
+        'debug',
+        `@again/retry: giving up after ${ran} attempt(s): ${error.reason}`,
+        error.cause,
+      );
+      if (!timed) throw error;
+      return createTrace({ ok: false, error }, errors, timings, ran, elapsed);
+    };
+
+    for (let attempt = 1; ; attempt++) {
+      let failed = false;
+      let failure: unknown;
+      let value: unknown;
+      let forcedTemporary = false;
+      let rejectedResult = false;
+
+      if (first !== undefined && attempt === 1) {
+        ran = 1;
+        failed = true;
+        failure = first.error;
+        const context = first.context;
+        if (context !== undefined && context.attemptDeadline !== Number.POSITIVE_INFINITY) {
+          forcedTemporary =
+            context.abortKind === 'attempt-timeout' || clock.now() >= context.attemptDeadline;
+        }
+      } else {
+        const stop = this.#stopReason(env, attempt > 1);
+        if (stop !== undefined) return finish(stop, undefined, false);
+        this.#notify('onAttempt', o.hooks?.onAttempt, call.hooks?.onAttempt, () => ({ attempt }));
+        const startedAt = timed || o.attemptTimeout !== Number.POSITIVE_INFINITY ? clock.now() : 0;
+        const attemptDeadline =
+          o.attemptTimeout === Number.POSITIVE_INFINITY
+            ? o.attemptTimeout
+            : startedAt + o.attemptTimeout;
+        const context = new AttemptContextImpl(env, attempt, attemptDeadline);
+        ran = attempt;
+        try {
+          value = await fn(context);
+        } catch (error) {
+          failed = true;
+          failure = error;
+        } finally {
+          context.release();
+        }
+        const endedAt = timed || attemptDeadline !== Number.POSITIVE_INFINITY ? clock.now() : 0;
+        if (failed && attemptDeadline !== Number.POSITIVE_INFINITY) {
+          // The attempt's own timeout makes the failure temporary, whether the attempt noticed
+          // it through its signal or simply ran past it.
+          forcedTemporary = context.abortKind === 'attempt-timeout' || endedAt >= attemptDeadline;
+        }
+        if (!failed && accept !== undefined) {
+          try {
+            if ((await accept(value, attempt)) !== true) {
+              failed = true;
+              rejectedResult = true;
+              failure = new RetryResultError(value, attempt);
+            }
+          } catch (error) {
+            failed = true;
+            failure = error;
+          }
+        }
+        if (timed) {
+          timings.push(
+            Object.freeze({
+              attempt,
+              startedAt,
+              duration: endedAt - startedAt,
+              delayBefore,
+              ok: !failed,
+              error: failed ? failure : undefined,
+            }),
+          );
+        }
+      }
+
+      if (!failed) {
+        o.budget?.recordSuccess();
+        this.#notify('onSuccess', o.hooks?.onSuccess, call.hooks?.onSuccess, () => ({
+          attempt,
+          value,
+        }));
+        return finish(undefined, value, false);
+      }
+      errors.push(failure);
+
+      // Once the call was stopped, aborted or ran out of time, that is why it ends, whatever
+      // the attempt threw.
+      const stop = this.#stopReason(env, true);
+      if (stop !== undefined) return finish(stop, undefined, false);
+
+      const retriesLeft = o.maxRetries - (attempt - 1);
+      if (!rejectedResult) {
+        let retryable = this.#isRetryable(failure, call, forcedTemporary, attempt, retriesLeft);
+        if (typeof retryable !== 'boolean') retryable = await retryable;
+        if (!retryable) return finish('non-retryable', undefined, false);
+      }
+      if (retriesLeft <= 0) return finish('exhausted', undefined, false);
+
+      let delay = computeDelay(o, attempt - 1, previousDelay, this.#random());
+      previousDelay = delay;
+      const hint = findRetryAfter(failure);
+      const deadline = env.deadline;
+      if (hint !== undefined || deadline !== Number.POSITIVE_INFINITY) {
+        const now = clock.now();
+        const remaining = deadline - now;
+        if (hint !== undefined) {
+          const ms = typeof hint === 'number' ? hint : Math.max(0, hint.getTime() - now);
+          // A server asking for more time than the call has left: waiting cannot help.
+          if (ms >= remaining) return finish('timeout', undefined, false);
+          delay = Math.max(delay, Math.min(ms, o.maxRetryAfter));
+        }
+        if (delay >= remaining) return finish('timeout', undefined, false);
+      }
+      if (o.budget !== undefined && !o.budget.tryAcquire()) {
+        return finish('exhausted', undefined, true);
+      }
+      this.#notify('onRetry', o.hooks?.onRetry, call.hooks?.onRetry, () => ({
+        attempt,
+        error: failure,
+        delay,
+        retriesLeft: retriesLeft - 1,
+      }));
+      this.#log(
+        'debug',
+        `@again/retry: attempt ${attempt} failed, retrying in ${delay} ms`,
+        failure,
+      );
+      await this.#wait(env, delay);
+      delayBefore = delay;
+    }
+  }
+
+  #random(): number {
+    const o = this.options;
+    const needed = o.jitterStrategy === 'additive' ? o.jitter > 0 : o.jitterStrategy !== 'none';
+    return needed ? clampRandom(o.random()) : 0;
+  }
+
+  #stopReason(env: CallEnv, checkDeadline: boolean): RetryReason | undefined {
+    if (env.life.cancelled) return 'stopped';
+    if (env.callerSignal?.aborted) return 'aborted';
+    if (
+      checkDeadline &&
+      env.deadline !== Number.POSITIVE_INFINITY &&
+      env.clock.now() >= env.deadline
+    ) {
+      return 'timeout';
+    }
+    return undefined;
+  }
+
+  /** What ended a call in which no attempt failed. */
+  #endCause(reason: RetryReason, env: CallEnv): unknown {
+    if (reason === 'stopped') return env.life.reason;
+    if (reason === 'aborted') return env.callerSignal?.reason;
+    if (reason === 'timeout') return new RetryDeadlineError('total', env.timeout);
+    return undefined;
+  }
+
+  /** Synchronous unless the predicate returns a promise, to keep the common case cheap. */
+  #isRetryable(
+    error: unknown,
+    call: NormalizedCallOptions,
+    forcedTemporary: boolean,
+    attempt: number,
+    retriesLeft: number,
+  ): boolean | Promise<boolean> {
+    let temporary = forcedTemporary;
+    if (!temporary) {
+      if (call.retryOn !== undefined) {
+        temporary = matchesRetryOn(error, call.retryOn);
+      } else {
+        const registry = call.registry ?? this.options.registry;
+        if (registry === undefined) {
+          temporary = true;
+        } else {
+          try {
+            temporary = registry.isTemporary(error) === true;
+          } catch (failure) {
+            this.#log('error', '@again/retry: registry.isTemporary threw', failure);
+            temporary = false;
+          }
+        }
+      }
+    }
+    if (!temporary) return false;
+    const predicate = call.shouldRetry ?? this.options.shouldRetry;
+    if (predicate === undefined) return true;
+    const onError = (failure: unknown): boolean => {
+      this.#log('error', '@again/retry: shouldRetry threw', failure);
+      return false;
+    };
+    try {
+      const verdict = predicate(error, { attempt, retriesLeft });
+      if (!isThenable(verdict)) return verdict === true;
+      return Promise.resolve(verdict).then((value) => value === true, onError);
+    } catch (failure) {
+      return onError(failure);
+    }
+  }
+
+  /** Waits `delay` ms; ends early on cancel() or the caller's abort. Never rejects. */
+  #wait(env: CallEnv, delay: number): Promise<void> {
+    const sleep = this.options.sleep;
+    if (sleep !== undefined) return this.#injectedSleep(sleep, env, delay);
+    if (delay <= 0) return yieldToEventLoop();
+    return new Waiter(env, delay).promise;
+  }
+
+  async #injectedSleep(sleep: SleepFunction, env: CallEnv, delay: number): Promise<void> {
+    const link = new Link(env, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+    try {
+      await sleep(delay, link.signal);
+    } catch (error) {
+      // An abort is expected here; anything else is a broken sleep function.
+      if (link.kind === undefined) this.#log('error', '@again/retry: sleep() threw', error);
+    } finally {
+      link.release();
+    }
+  }
+
+  #notify<I>(
+    name: string,
+    retrierHook: ((info: I) => unknown) | undefined,
+    callHook: ((info: I) => unknown) | undefined,
+    info: () => I,
+  ): void {
+    if (retrierHook === undefined && callHook === undefined) return;
+    const payload = Object.freeze(info());
+    if (retrierHook !== undefined) this.#invoke(name, retrierHook, payload);
+    if (callHook !== undefined) this.#invoke(name, callHook, payload);
+  }
+
+  #invoke<I>(name: string, hook: (info: I) => unknown, payload: I): void {
+    try {
+      const result = hook(payload);
+      if (isThenable(result)) {
+        result.then(undefined, (error: unknown) => {
+          this.#log('error', `@again/retry: hook ${name} rejected`, error);
+        });
+      }
+    } catch (error) {
+      this.#log('error', `@again/retry: hook ${name} threw`, error);
+    }
+  }
+
+  #log(level: 'debug' | 'error', message: string, detail: unknown): void {
+    const logger = this.options.logger;
+    if (logger === undefined || typeof logger[level] !== 'function') return;
+    try {
+      logger[level](message, detail);
+    } catch {
+      // A failing logger must not break the retry loop either.
+    }
+  }
+}
+
+/**
+ * Creates a {@link Retrier}: a validated, frozen retry policy for any number of concurrent calls.
+ *
+ * @param options - the policy; see {@link RetrierOptions} and {@link RETRIER_DEFAULTS}.
+ * @returns the retrier.
+ * @throws {@link RetryOptionsError} when an option is invalid (named in `error.option`).
+ *
+ * @example
+ * ```ts
+ * const retrier = createRetrier({ maxRetries: 3, interval: 200, jitterStrategy: 'full' });
+ * const response = await retrier.run(({ signal }) => fetch(url, { signal }));
+ * ```
+ */
+export function createRetrier(options?: RetrierOptions): Retrier {
+  return new RetrierImpl(normalizeRetrierOptions(options));
+}
