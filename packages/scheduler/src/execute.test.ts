@@ -456,6 +456,36 @@ describe('executeOccurrence: retries', () => {
     expect(outcome.payload.error).toContain('ghost');
     expect(server.requests).toHaveLength(0);
   });
+
+  it('reuses one retrier per distinct data-defined policy when given a cache', async () => {
+    const server = await http(sequence(text(503), text(200)));
+    const policyRetriers = new Map<string, Retrier>();
+    const { deps, delays } = harness({ policyRetriers });
+    const spec = job({ request: { url: server.url }, retryPolicy: { maxRetries: 3 } });
+    const same = job({ request: { url: server.url }, retryPolicy: { maxRetries: 3 } });
+    const other = job({
+      request: { url: server.url },
+      retryPolicy: { maxRetries: 3, interval: 7 },
+    });
+
+    const first = await executeOccurrence(spec, occurrence('a'), deps);
+    expect(policyRetriers.size).toBe(1);
+    const cached = [...policyRetriers.values()][0];
+    // Equal values in another spec object share the retrier; concurrent runs share it too.
+    const [second, third] = await Promise.all([
+      executeOccurrence(same, occurrence('b'), deps),
+      executeOccurrence(spec, occurrence('c'), deps),
+    ]);
+    expect(policyRetriers.size).toBe(1);
+    expect([...policyRetriers.values()][0]).toBe(cached);
+    await executeOccurrence(other, occurrence('d'), deps);
+    expect(policyRetriers.size).toBe(2);
+
+    expect(first.payload).toMatchObject({ success: true, attempts: 2 });
+    expect(second.success && third.success).toBe(true);
+    // interval 100, no jitter: the one retry waited the policy's first delay.
+    expect(delays[0]).toBe(100);
+  });
 });
 
 describe('executeOccurrence: body capture', () => {

@@ -68,6 +68,13 @@ export interface ExecuteDeps {
   readonly logger: SchedulerLogger;
   /** Retriers registered on the scheduler by name. */
   readonly retriers: ReadonlyMap<string, Retrier>;
+  /**
+   * Retriers built for data-defined policies, keyed by the policy's delay and timeout fields and
+   * reused by every later run with the same values (a retrier serves concurrent calls and keeps
+   * no per-call state). Give one map per set of `now`/`logger`/`sleep`/`random` (the cached
+   * retriers keep those); without it every run builds its own retrier.
+   */
+  readonly policyRetriers?: Map<string, Retrier> | undefined;
   /** Sleep used between retries of data-defined policies (tests inject an instant one). */
   readonly sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
   /** Randomness for jitter (tests inject a fixed one). */
@@ -416,6 +423,7 @@ export async function executeOccurrence(
   const limit = spec.callback?.maxBodyBytes ?? JOB_DEFAULTS.maxBodyBytes;
   const client = clientFor(deps.fetch);
   const body = requestBody(spec);
+  const scheduledAt = iso(occurrence.scheduledAt);
   let last: LastResponse | undefined;
 
   const attempt = async ({ signal, attempt: number }: { signal: AbortSignal; attempt: number }) => {
@@ -425,7 +433,7 @@ export async function executeOccurrence(
         headers: {
           ...spec.request.headers,
           [SCHEDULER_HEADERS.idempotencyKey]: occurrence.occurrenceId,
-          [SCHEDULER_HEADERS.scheduledAt]: iso(occurrence.scheduledAt),
+          [SCHEDULER_HEADERS.scheduledAt]: scheduledAt,
           [SCHEDULER_HEADERS.attempt]: String(number),
         },
         ...(body === undefined ? {} : { body }),
@@ -470,7 +478,7 @@ export async function executeOccurrence(
       : undefined;
   const payload: CallbackPayload = {
     job_id: occurrence.jobId,
-    scheduled_at: iso(occurrence.scheduledAt),
+    scheduled_at: scheduledAt,
     started_at: iso(startedAt),
     finished_at: iso(deps.now()),
     attempts,
@@ -504,19 +512,47 @@ function failureText(trace: RetryTrace<unknown>): string {
   return trace.error.message;
 }
 
+/** Most distinct data-defined policies whose retriers {@link resolveRetrier} keeps. */
+const POLICY_RETRIERS_LIMIT = 1_000;
+
+/** Every policy field {@link retrierOptionsFromPolicy} reads: equal keys build equal retriers. */
+function retrierKey(policy: RetryPolicySpec): string {
+  return [
+    policy.maxRetries,
+    policy.interval,
+    policy.backoff,
+    policy.backoffFactor,
+    policy.maxDelay,
+    policy.jitterStrategy,
+    policy.jitter,
+    policy.timeout,
+    policy.maxRetryAfter,
+  ].join(' ');
+}
+
 function resolveRetrier(policy: RetryPolicySpec, deps: ExecuteDeps): Retrier | Error {
   if (policy.retrier !== null) {
     const named = deps.retriers.get(policy.retrier);
     return named ?? new Error(`retrier "${policy.retrier}" is not registered on the scheduler`);
   }
+  const cache = deps.policyRetriers;
+  const key = cache === undefined ? '' : retrierKey(policy);
+  const cached = cache?.get(key);
+  if (cached !== undefined) return cached;
   try {
-    return createRetrier({
+    const retrier = createRetrier({
       ...retrierOptionsFromPolicy(policy),
       clock: { now: deps.now },
       logger: deps.logger,
       ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
       ...(deps.random === undefined ? {} : { random: deps.random }),
     });
+    if (cache !== undefined) {
+      // Full (more distinct policies than the limit): start over rather than track ages.
+      if (cache.size >= POLICY_RETRIERS_LIMIT) cache.clear();
+      cache.set(key, retrier);
+    }
+    return retrier;
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }

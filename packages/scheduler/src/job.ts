@@ -676,6 +676,20 @@ const KNOWN_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
 };
 const RECORD_LOCATIONS = ['request.headers', 'callback.headers', 'metadata'] as const;
 
+/** A location of the input: its dotted path and that path's keys (split once, not per job). */
+interface Location {
+  readonly path: string;
+  readonly keys: readonly string[];
+}
+
+function location(path: string): Location {
+  return { path, keys: path === '' ? [] : path.split('.') };
+}
+
+const OBJECT_LOCATIONS: ReadonlyArray<Location & { readonly known: ReadonlySet<string> }> =
+  Object.entries(KNOWN_KEYS).map(([path, known]) => ({ ...location(path), known }));
+const RECORD_LOCATION_KEYS: readonly Location[] = RECORD_LOCATIONS.map(location);
+
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
@@ -686,8 +700,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function child(value: unknown, path: string): unknown {
+  return childAt(value, path.split('.'));
+}
+
+function childAt(value: unknown, keys: readonly string[]): unknown {
   let current: unknown = value;
-  for (const key of path.split('.')) {
+  for (const key of keys) {
     if (!isPlainObject(current) || !Object.hasOwn(current, key)) return undefined;
     current = current[key];
   }
@@ -704,8 +722,8 @@ function join(path: string, key: string): string {
  * silently.
  */
 function scanKeys(input: unknown, issues: JobIssue[]): void {
-  for (const [path, known] of Object.entries(KNOWN_KEYS)) {
-    const value = path === '' ? input : child(input, path);
+  for (const { path, keys, known } of OBJECT_LOCATIONS) {
+    const value = childAt(input, keys);
     if (Array.isArray(value)) {
       issues.push({
         path,
@@ -723,8 +741,8 @@ function scanKeys(input: unknown, issues: JobIssue[]): void {
       if (issues.length >= MAX_ISSUES) return;
     }
   }
-  for (const path of RECORD_LOCATIONS) {
-    const value = child(input, path);
+  for (const { path, keys } of RECORD_LOCATION_KEYS) {
+    const value = childAt(input, keys);
     if (!isPlainObject(value)) continue;
     for (const key of Object.keys(value)) {
       if (FORBIDDEN_KEYS.has(key))

@@ -23,7 +23,7 @@ export function copyJsonObject(value: JsonObject, operation: string, path: strin
       code: 'ERR_STORAGE_INVALID_ARGUMENT',
     });
   }
-  return copyValue(value, operation, path, new Set()) as JsonObject;
+  return new JsonCopier(operation, path).copy(value) as JsonObject;
 }
 
 /** Deep-copies a value already known to be JSON (read path: no checks). */
@@ -41,49 +41,97 @@ function cloneValue(value: JsonValue): JsonValue {
   return out;
 }
 
-function copyValue(
-  value: unknown,
-  operation: string,
-  path: string,
-  ancestors: Set<object>,
-): JsonValue {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      if (!Number.isFinite(value)) throw notJson(operation, path, value);
-      return value === 0 ? 0 : value;
-    case 'object': {
-      if (value === null) return null;
-      if (ancestors.has(value)) {
-        throw new StorageError(operation, `${path} is not JSON: circular reference`, {
-          code: 'ERR_STORAGE_INVALID_ARGUMENT',
-        });
-      }
-      ancestors.add(value);
-      let out: JsonValue;
-      if (Array.isArray(value)) {
-        out = value.map((item: unknown, index) => {
-          if (item === undefined) throw notJson(operation, `${path}[${index}]`, item);
-          return copyValue(item, operation, `${path}[${index}]`, ancestors);
-        });
-      } else if (isPlainObject(value)) {
-        const object: JsonObject = {};
-        for (const key of Object.keys(value)) {
-          const item = (value as Record<string, unknown>)[key];
-          if (item === undefined) continue;
-          setProperty(object, key, copyValue(item, operation, `${path}.${key}`, ancestors));
+/**
+ * One checked copy. The path of the value being copied is kept as a stack of keys and only
+ * turned into text when a value is refused, so a valid document costs no string building.
+ */
+class JsonCopier {
+  readonly #operation: string;
+  readonly #root: string;
+  /** Keys (object) and indexes (array) from the root to the value being copied. */
+  readonly #keys: Array<string | number> = [];
+  /** The objects and arrays being copied, to refuse cycles (shared references are fine). */
+  readonly #ancestors = new Set<object>();
+
+  constructor(operation: string, root: string) {
+    this.#operation = operation;
+    this.#root = root;
+  }
+
+  copy(value: unknown): JsonValue {
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+        return value;
+      case 'number':
+        if (!Number.isFinite(value)) throw this.#notJson(value);
+        return value === 0 ? 0 : value;
+      case 'object': {
+        if (value === null) return null;
+        if (this.#ancestors.has(value)) {
+          throw new StorageError(
+            this.#operation,
+            `${this.#path()} is not JSON: circular reference`,
+            {
+              code: 'ERR_STORAGE_INVALID_ARGUMENT',
+            },
+          );
         }
-        out = object;
-      } else {
-        throw notJson(operation, path, value);
+        this.#ancestors.add(value);
+        let out: JsonValue;
+        if (Array.isArray(value)) {
+          out = this.#copyArray(value);
+        } else if (isPlainObject(value)) {
+          out = this.#copyObject(value);
+        } else {
+          throw this.#notJson(value);
+        }
+        this.#ancestors.delete(value);
+        return out;
       }
-      ancestors.delete(value);
-      return out;
+      default:
+        throw this.#notJson(value);
     }
-    default:
-      throw notJson(operation, path, value);
+  }
+
+  #copyArray(value: readonly unknown[]): JsonValue[] {
+    const keys = this.#keys;
+    const out: JsonValue[] = new Array(value.length);
+    for (let index = 0; index < value.length; index++) {
+      keys.push(index);
+      const item = value[index];
+      if (item !== undefined) out[index] = this.copy(item);
+      // A hole stays a hole (as `Array.prototype.map` leaves it); an explicit `undefined` is refused.
+      else if (index in value) throw this.#notJson(item);
+      keys.pop();
+    }
+    return out;
+  }
+
+  #copyObject(value: Record<string, unknown>): JsonObject {
+    const keys = this.#keys;
+    const out: JsonObject = {};
+    for (const key of Object.keys(value)) {
+      const item = value[key];
+      if (item === undefined) continue;
+      keys.push(key);
+      setProperty(out, key, this.copy(item));
+      keys.pop();
+    }
+    return out;
+  }
+
+  /** The refused value's path, for example `spec.headers.x` or `result.items[2]`. */
+  #path(): string {
+    let path = this.#root;
+    for (const key of this.#keys) path += typeof key === 'number' ? `[${key}]` : `.${key}`;
+    return path;
+  }
+
+  #notJson(value: unknown): StorageError {
+    return new StorageError(this.#operation, `${this.#path()} is not JSON: ${describe(value)}`, {
+      code: 'ERR_STORAGE_INVALID_ARGUMENT',
+    });
   }
 }
 
@@ -115,10 +163,4 @@ function describe(value: unknown): string {
     return `an instance of ${value.constructor?.name ?? 'an unknown class'}`;
   }
   return `a ${typeof value}`;
-}
-
-function notJson(operation: string, path: string, value: unknown): StorageError {
-  return new StorageError(operation, `${path} is not JSON: ${describe(value)}`, {
-    code: 'ERR_STORAGE_INVALID_ARGUMENT',
-  });
 }

@@ -63,8 +63,11 @@ interface StoredJob {
   activeRuns: number;
   readonly createdAt: number;
   updatedAt: number;
-  /** A private copy of the last finished entry (it outlives the entry's pruning). */
-  lastRun: RunRecord | null;
+  /**
+   * The last finished entry (it outlives the entry's pruning). Finished entries never change
+   * again, so the entry itself is kept; readers get copies.
+   */
+  lastRun: StoredRun | null;
   /** The job's entries in ascending sequence (bounded by the history limit plus running ones). */
   ledger: StoredRun[];
   /** How many of the ledger's entries are finished (not running). */
@@ -139,6 +142,8 @@ class MemoryJobStore implements JobStore {
   readonly #running = new Set<StoredRun>();
   /** Non-terminal jobs with a `nextRunAt`, by `(nextRunAt, id)`. */
   readonly #due = new DueHeap<StoredJob>();
+  /** How many jobs are in each state (so `countJobs` is O(1) per state). */
+  readonly #stateCounts = new Map<JobState, number>();
   /** Every id in byte-wise order, rebuilt lazily after ids are added or deleted. */
   #sortedIds: string[] | null = [];
   #closed = false;
@@ -166,6 +171,7 @@ class MemoryJobStore implements JobStore {
     } else {
       this.#dropLedger(existing);
       this.#due.remove(existing);
+      this.#countState(existing.state, -1);
     }
     const job: StoredJob = {
       id: input.id,
@@ -187,6 +193,7 @@ class MemoryJobStore implements JobStore {
       heapIndex: -1,
     };
     this.#jobs.set(job.id, job);
+    this.#countState(job.state, 1);
     this.#reindex(job);
     return copyJob(job);
   }
@@ -210,9 +217,8 @@ class MemoryJobStore implements JobStore {
   async countJobs(states?: readonly JobState[]): Promise<number> {
     this.#open('countJobs');
     if (states === undefined || states.length === 0) return this.#jobs.size;
-    const wanted = new Set(states);
     let count = 0;
-    for (const job of this.#jobs.values()) if (wanted.has(job.state)) count++;
+    for (const state of new Set(states)) count += this.#stateCounts.get(state) ?? 0;
     return count;
   }
 
@@ -226,12 +232,12 @@ class MemoryJobStore implements JobStore {
     const job = this.#jobs.get(id);
     if (job === undefined) return undefined;
     if (!isTerminalState(job.state)) {
-      job.state = state;
+      this.#setState(job, state);
       job.nextRunAt = null;
       job.updatedAt = now;
       this.#reindex(job);
     } else if (state === 'removed' && job.state !== 'removed') {
-      job.state = 'removed';
+      this.#setState(job, 'removed');
       job.updatedAt = now;
     }
     return copyJob(job);
@@ -312,7 +318,7 @@ class MemoryJobStore implements JobStore {
     }
     job.nextRunAt = claim.nextRunAt;
     job.updatedAt = claim.now;
-    job.state = this.#liveState(job);
+    this.#setState(job, this.#liveState(job));
     this.#trim(job, claim.historyLimit);
     this.#reindex(job);
     return { job: copyJob(job), run: run === null ? null : copyRun(run) };
@@ -344,9 +350,9 @@ class MemoryJobStore implements JobStore {
     job.finished++;
     job.runs++;
     job.activeRuns = Math.max(job.activeRuns - 1, 0);
-    job.lastRun = copyRun(run);
+    job.lastRun = run;
     job.updatedAt = Math.max(job.updatedAt, completion.finishedAt);
-    if (!isTerminalState(job.state)) job.state = this.#liveState(job);
+    if (!isTerminalState(job.state)) this.#setState(job, this.#liveState(job));
     this.#trim(job, completion.historyLimit);
     return true;
   }
@@ -435,6 +441,7 @@ class MemoryJobStore implements JobStore {
         this.#dropLedger(job);
         this.#due.remove(job);
         this.#jobs.delete(job.id);
+        this.#countState(job.state, -1);
         deleted++;
       }
     }
@@ -449,6 +456,7 @@ class MemoryJobStore implements JobStore {
     this.#runs.clear();
     this.#running.clear();
     this.#due.clear();
+    this.#stateCounts.clear();
     this.#sortedIds = [];
   }
 
@@ -467,6 +475,17 @@ class MemoryJobStore implements JobStore {
       run.fence === lease.fence
       ? run
       : undefined;
+  }
+
+  #setState(job: StoredJob, state: JobState): void {
+    if (job.state === state) return;
+    this.#countState(job.state, -1);
+    this.#countState(state, 1);
+    job.state = state;
+  }
+
+  #countState(state: JobState, delta: number): void {
+    this.#stateCounts.set(state, (this.#stateCounts.get(state) ?? 0) + delta);
   }
 
   /** The state of a non-terminal job from its running entries and next occurrence. */
