@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createRetryBudget } from './budget.js';
 import { RetryCancelledError, RetryDeadlineError, RetryError, type RetryReason } from './errors.js';
 import { createRetrier, type Retrier } from './retrier.js';
 import { countingSignal, createFakeTime, flush } from './test-utils/fake-time.js';
@@ -438,6 +439,32 @@ describe('reasons, precedence', () => {
       if (kind === 'stopped') retrier.cancel();
       else controller.abort();
       expect((await settleReason(call)).reason).toBe(reason);
+    },
+  );
+
+  it.each<[string, RetryReason]>([
+    ['stopped', 'stopped'],
+    ['aborted', 'aborted'],
+  ])(
+    'a call %s while an async shouldRetry ran announces no retry and takes no budget token',
+    async (kind, reason) => {
+      const budget = createRetryBudget({ tokens: 5 });
+      const onRetry = vi.fn();
+      const retrier = createRetrier({ budget, interval: 10, jitter: 0, hooks: { onRetry } });
+      const controller = new AbortController();
+      const shouldRetry = async (): Promise<boolean> => {
+        if (kind === 'stopped') retrier.cancel();
+        else controller.abort();
+        return true;
+      };
+      const fn = vi.fn(() => Promise.reject(new Error('down')));
+      const call = retrier.run(fn, { signal: controller.signal, shouldRetry });
+      const error = await settleReason(call);
+      expect(error.reason).toBe(reason);
+      expect(error.attempts).toBe(1);
+      expect(fn).toHaveBeenCalledTimes(1);
+      expect(onRetry).not.toHaveBeenCalled();
+      expect(budget.available).toBe(5);
     },
   );
 });

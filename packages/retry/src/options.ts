@@ -296,13 +296,19 @@ function oneOf<T extends string>(
   return value as T;
 }
 
-function optionalFunction<F>(name: string, value: unknown): F | undefined {
+/** Checks an optional function option. @internal */
+export function optionalFunction<F>(name: string, value: unknown): F | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'function') throw new RetryOptionsError(name, 'expected a function', value);
   return value as F;
 }
 
-function withMethods<T>(name: string, value: unknown, methods: readonly string[]): T | undefined {
+/** Checks an optional object option that must have `methods`. @internal */
+export function withMethods<T>(
+  name: string,
+  value: unknown,
+  methods: readonly string[],
+): T | undefined {
   if (value === undefined) return undefined;
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
     throw new RetryOptionsError(name, `expected an object with ${methods.join(', ')}`, value);

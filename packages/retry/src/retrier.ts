@@ -14,9 +14,11 @@ import {
   type NormalizedRetrierOptions,
   normalizeHooks,
   normalizeRetrierOptions,
+  optionalFunction,
   type RetrierOptions,
+  withMethods,
 } from './options.js';
-import type { RetryAfterHint } from './retry-after.js';
+import { findRetryAfter } from './retry-after.js';
 import { yieldToEventLoop } from './sleep.js';
 import { type AttemptTiming, createTrace, type RetryTrace } from './trace.js';
 import type {
@@ -191,31 +193,15 @@ function normalizeCallOptions(value: unknown): NormalizedCallOptions {
   if (o.signal !== undefined && !isSignal(o.signal)) {
     throw new RetryOptionsError('callOptions.signal', 'expected an AbortSignal', o.signal);
   }
-  const registry = o.registry;
-  if (
-    registry !== undefined &&
-    (typeof registry !== 'object' ||
-      registry === null ||
-      typeof (registry as TemporaryErrorClassifier).isTemporary !== 'function')
-  ) {
-    throw new RetryOptionsError(
-      'callOptions.registry',
-      'expected an object with an isTemporary() method',
-      registry,
-    );
-  }
-  for (const key of ['shouldRetry', 'accept'] as const) {
-    if (o[key] !== undefined && typeof o[key] !== 'function') {
-      throw new RetryOptionsError(`callOptions.${key}`, 'expected a function', o[key]);
-    }
-  }
   const retryOn = normalizeRetryOn(o.retryOn);
   return {
     signal: o.signal as AbortSignal | undefined,
     retryOn: retryOn !== undefined && retryOn.length > 0 ? retryOn : undefined,
-    registry: registry as TemporaryErrorClassifier | undefined,
-    shouldRetry: o.shouldRetry as RetryPredicate | undefined,
-    accept: o.accept as AcceptFunction<unknown> | undefined,
+    registry: withMethods<TemporaryErrorClassifier>('callOptions.registry', o.registry, [
+      'isTemporary',
+    ]),
+    shouldRetry: optionalFunction<RetryPredicate>('callOptions.shouldRetry', o.shouldRetry),
+    accept: optionalFunction<AcceptFunction<unknown>>('callOptions.accept', o.accept),
     hooks: normalizeHooks('callOptions.hooks', o.hooks),
   };
 }
@@ -226,23 +212,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     value !== null &&
     typeof (value as PromiseLike<unknown>).then === 'function'
   );
-}
-
-const MAX_CAUSE_DEPTH = 32;
-
-/** The first valid `retryAfter` on the error or its cause chain, unconverted. */
-function findRetryAfter(error: unknown): RetryAfterHint | undefined {
-  let current = error;
-  for (let depth = 0; depth < MAX_CAUSE_DEPTH; depth++) {
-    if ((typeof current !== 'object' && typeof current !== 'function') || current === null) {
-      return undefined;
-    }
-    const hint = (current as { retryAfter?: unknown }).retryAfter;
-    if (typeof hint === 'number' && Number.isFinite(hint) && hint >= 0) return hint;
-    if (hint instanceof Date && !Number.isNaN(hint.getTime())) return hint;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 /** Failure of the first attempt, handed over by the fast path. */
@@ -550,7 +519,13 @@ class RetrierImpl implements Retrier {
       const retriesLeft = o.maxRetries - (attempt - 1);
       if (!rejectedResult) {
         let retryable = this.#isRetryable(failure, call, forcedTemporary, attempt, retriesLeft);
-        if (typeof retryable !== 'boolean') retryable = await retryable;
+        if (typeof retryable !== 'boolean') {
+          retryable = await retryable;
+          // The call may have been stopped or aborted while an async predicate ran: end it
+          // before a retry is announced or a budget token taken.
+          const late = this.#stopReason(env, false);
+          if (late !== undefined) return finish(late, undefined, false);
+        }
         if (!retryable) return finish('non-retryable', undefined, false);
       }
       if (retriesLeft <= 0) return finish('exhausted', undefined, false);

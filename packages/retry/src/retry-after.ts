@@ -64,6 +64,20 @@ function isValidHint(value: unknown): value is RetryAfterHint {
 
 const MAX_CAUSE_DEPTH = 32;
 
+/** The first valid `retryAfter` on the error or its `cause` chain, unconverted. @internal */
+export function findRetryAfter(error: unknown): RetryAfterHint | undefined {
+  let current = error;
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH; depth++) {
+    if ((typeof current !== 'object' && typeof current !== 'function') || current === null) {
+      return undefined;
+    }
+    const hint = (current as { retryAfter?: unknown }).retryAfter;
+    if (isValidHint(hint)) return hint;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /**
  * Reads the delay hint of an error: the first valid `retryAfter` on the error or its `cause`
  * chain, converted to milliseconds from `now` (a date in the past gives 0).
@@ -78,18 +92,9 @@ const MAX_CAUSE_DEPTH = 32;
  * ```
  */
 export function getRetryAfter(error: unknown, now: number = Date.now()): number | undefined {
-  let current = error;
-  for (let depth = 0; depth < MAX_CAUSE_DEPTH; depth++) {
-    if ((typeof current !== 'object' && typeof current !== 'function') || current === null) {
-      return undefined;
-    }
-    const hint = (current as { retryAfter?: unknown }).retryAfter;
-    if (isValidHint(hint)) {
-      return typeof hint === 'number' ? hint : Math.max(0, hint.getTime() - now);
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  const hint = findRetryAfter(error);
+  if (hint === undefined || typeof hint === 'number') return hint;
+  return Math.max(0, hint.getTime() - now);
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
