@@ -181,6 +181,22 @@ describe('dispatcherOptions that would bypass the guard are refused', () => {
     expect((caught as UrlPolicyError).option).toBe(option);
   });
 
+  it.each<[string, unknown]>([
+    ['options', null],
+    ['options', 'https'],
+    ['resolver', { resolver: 'dns' }],
+  ])('bad %s: a typed error, as from createEgress', (option, options) => {
+    let caught: unknown;
+    try {
+      createGuardedAgent(options as never);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(UrlPolicyError);
+    expect((caught as UrlPolicyError).code).toBe('URL_POLICY_INVALID');
+    expect((caught as UrlPolicyError).option).toBe(option);
+  });
+
   it('accepts ordinary undici options', async () => {
     const agent = createGuardedAgent({
       resolver,

@@ -387,6 +387,16 @@ describe('host lists (applied to names and IP literals, trailing dots normalised
     },
   );
 
+  it.each([
+    'https://[::ffff:8.8.4.4]/',
+    'https://[::ffff:808:404]/',
+    'https://[64:ff9b::808:404]/',
+  ])('%s is blocked by the IPv4 entry it carries', async (input) => {
+    const options: CheckUrlOptions = { allowIpLiterals: true, blockedHosts: ['8.8.4.4'] };
+    expect(await outcome(input, options)).toBe('host-blocked');
+    expect(await outcome(input, { allowIpLiterals: true })).toBe('allowed');
+  });
+
   it('wildcard block entries match every depth below the suffix', async () => {
     const options: CheckUrlOptions = { blockedHosts: ['*.example.com'] };
     expect(await outcome('https://a.partner.example.com/', options)).toBe('host-blocked');
@@ -582,6 +592,21 @@ describe('checkUrl input and options', () => {
     expect(error).toBeInstanceOf(UrlPolicyError);
     expect((error as UrlPolicyError).option).toBe('maxRedirects');
   });
+
+  it.each<[string, unknown]>([
+    ['options', null],
+    ['resolver', { resolver: 'dns' }],
+  ])(
+    'rejects bad %s with a UrlPolicyError, not a TypeError or dns-failure',
+    async (option, options) => {
+      const error = await checkUrl('https://example.com/', options as never).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(UrlPolicyError);
+      expect((error as UrlPolicyError).code).toBe('URL_POLICY_INVALID');
+      expect((error as UrlPolicyError).option).toBe(option);
+    },
+  );
 
   it('the error names the refused host and URL', async () => {
     const error = await checkUrl('https://rebind.example.com/x', { resolver }).catch(

@@ -1,11 +1,13 @@
 import { isIPv4 } from 'node:net';
 import { domainToUnicode } from 'node:url';
-import { UrlGuardError, type UrlGuardReason } from './errors.js';
+import { classifyParsed, parseIp } from './classify.js';
+import { UrlGuardError, type UrlGuardReason, UrlPolicyError } from './errors.js';
 import {
   type CompiledPolicy,
   checkAddress,
   compiledPolicyOf,
   createUrlPolicy,
+  type HostMatcher,
   isValidName,
   matchesHost,
   type UrlPolicyOptions,
@@ -80,6 +82,19 @@ function trimAsciiWhitespace(text: string): string {
   while (start < end && isAsciiWhitespace(text.charCodeAt(start))) start++;
   while (end > start && isAsciiWhitespace(text.charCodeAt(end - 1))) end--;
   return text.slice(start, end);
+}
+
+/**
+ * Whether a host is on the block list. An IPv6 literal that carries an IPv4 address (mapped,
+ * NAT64, 6to4, …) is blocked when that IPv4 address is, so `[::ffff:808:808]` cannot spell its
+ * way around a blocked `8.8.8.8`.
+ */
+function isBlocked(blocked: HostMatcher, hostKey: string, literal: string | null): boolean {
+  if (matchesHost(blocked, hostKey)) return true;
+  if (literal === null || !literal.includes(':')) return false;
+  const parsed = parseIp(literal);
+  const embedded = parsed === null ? null : classifyParsed(parsed).embedded;
+  return embedded !== null && blocked.exact.has(embedded.ipv4.address);
 }
 
 /** The result of the synchronous part of a check. */
@@ -196,21 +211,16 @@ export function vetUrl(compiled: CompiledPolicy, input: unknown): VettedUrl {
   let hostname: string;
   let hostKey: string;
   let literal: string | null = null;
-  if (urlHostname.startsWith('[')) {
-    hostname = urlHostname.slice(1, -1);
-    hostKey = hostname;
-    literal = hostname;
-    if (!policy.allowIpLiterals)
-      refuse('ip-literal', 'IP literal hosts are not allowed.', where, hostname);
-  } else if (isIPv4(urlHostname)) {
-    hostname = urlHostname;
+  const bracketed = urlHostname.startsWith('[');
+  if (bracketed || isIPv4(urlHostname)) {
+    hostname = bracketed ? urlHostname.slice(1, -1) : urlHostname;
     hostKey = hostname;
     literal = hostname;
     if (!policy.allowIpLiterals)
       refuse('ip-literal', 'IP literal hosts are not allowed.', where, hostname);
     // WHATWG reads 0x7f.1, 127.1, 2130706433 and 0177.0.0.1 as 127.0.0.1; other parsers read
     // them differently, so only the canonical dotted quad is accepted.
-    if (rawHost !== urlHostname) {
+    if (!bracketed && rawHost !== urlHostname) {
       refuse(
         'non-canonical',
         `The IPv4 literal "${rawHost}" is not a canonical dotted quad.`,
@@ -254,7 +264,7 @@ export function vetUrl(compiled: CompiledPolicy, input: unknown): VettedUrl {
     }
   }
 
-  if (compiled.blockedHosts !== null && matchesHost(compiled.blockedHosts, hostKey)) {
+  if (compiled.blockedHosts !== null && isBlocked(compiled.blockedHosts, hostKey, literal)) {
     refuse('host-blocked', `The host "${hostKey}" is blocked.`, where, hostKey);
   }
   if (compiled.allowedHosts !== null && !matchesHost(compiled.allowedHosts, hostKey)) {
@@ -407,7 +417,11 @@ export async function checkWithPolicy(
  */
 export function checkUrl(url: string | URL, options: CheckUrlOptions = {}): Promise<CheckedUrl> {
   try {
+    if (typeof options !== 'object' || options === null) {
+      throw new UrlPolicyError('options', 'expected an object');
+    }
     const { resolver = systemResolver, signal, ...policyOptions } = options;
+    if (typeof resolver !== 'function') throw new UrlPolicyError('resolver', 'expected a function');
     const compiled = compiledPolicyOf(createUrlPolicy(policyOptions));
     return checkWithPolicy(compiled, resolver, url, signal);
   } catch (error) {

@@ -4,6 +4,7 @@ import { type CheckedUrl, checkWithPolicy } from './check.js';
 import { UrlPolicyError } from './errors.js';
 import { guardedFetch } from './fetch.js';
 import {
+  type CompiledPolicy,
   compiledPolicyOf,
   createUrlPolicy,
   type NormalizedUrlPolicy,
@@ -72,6 +73,24 @@ export interface Egress {
   close(): Promise<void>;
 }
 
+/** Validate egress options and build the policy and the guarded dispatcher. */
+function setUp(options: EgressOptions): {
+  policy: NormalizedUrlPolicy;
+  compiled: CompiledPolicy;
+  resolver: Resolver;
+  dispatcher: Agent;
+} {
+  if (typeof options !== 'object' || options === null) {
+    throw new UrlPolicyError('options', 'expected an object');
+  }
+  const { resolver = systemResolver, dispatcherOptions = {}, ...policyOptions } = options;
+  if (typeof resolver !== 'function') throw new UrlPolicyError('resolver', 'expected a function');
+  const policy = createUrlPolicy(policyOptions);
+  const compiled = compiledPolicyOf(policy);
+  const dispatcher = createGuardedDispatcher(compiled, resolver, dispatcherOptions);
+  return { policy, compiled, resolver, dispatcher };
+}
+
 /**
  * Create an egress: a policy, a checker and a guarded `fetch` sharing one undici `Agent`.
  *
@@ -96,14 +115,7 @@ export interface Egress {
  * ```
  */
 export function createEgress(options: EgressOptions = {}): Egress {
-  if (typeof options !== 'object' || options === null) {
-    throw new UrlPolicyError('options', 'expected an object');
-  }
-  const { resolver = systemResolver, dispatcherOptions = {}, ...policyOptions } = options;
-  if (typeof resolver !== 'function') throw new UrlPolicyError('resolver', 'expected a function');
-  const policy = createUrlPolicy(policyOptions);
-  const compiled = compiledPolicyOf(policy);
-  const dispatcher = createGuardedDispatcher(compiled, resolver, dispatcherOptions);
+  const { policy, compiled, resolver, dispatcher } = setUp(options);
   const check = (url: string | URL, signal: AbortSignal | undefined): Promise<CheckedUrl> =>
     checkWithPolicy(compiled, resolver, url, signal);
   const context = { dispatcher, maxRedirects: policy.maxRedirects, check };
@@ -135,11 +147,5 @@ export function createEgress(options: EgressOptions = {}): Egress {
  * ```
  */
 export function createGuardedAgent(options: EgressOptions = {}): Agent {
-  const { resolver = systemResolver, dispatcherOptions = {}, ...policyOptions } = options;
-  if (typeof resolver !== 'function') throw new UrlPolicyError('resolver', 'expected a function');
-  return createGuardedDispatcher(
-    compiledPolicyOf(createUrlPolicy(policyOptions)),
-    resolver,
-    dispatcherOptions,
-  );
+  return setUp(options).dispatcher;
 }

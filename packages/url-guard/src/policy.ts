@@ -65,7 +65,8 @@ export interface UrlPolicyOptions {
    */
   readonly allowedHosts?: readonly string[];
   /**
-   * Hosts to refuse (exact names, `*.suffix`, IP literals). Checked before `allowedHosts`.
+   * Hosts to refuse (exact names, `*.suffix`, IP literals). Checked before `allowedHosts`. An
+   * IPv4 entry also refuses the IPv6 literals that carry it (`[::ffff:808:808]`, NAT64, …).
    * @defaultValue `[]`
    */
   readonly blockedHosts?: readonly string[];
