@@ -142,6 +142,50 @@ describe('planOccurrences', () => {
     expect(last.nextRunAt).toBe(25_001);
   });
 
+  it('run-all with a backlog longer than one chunk still runs the latest `limit` occurrences', () => {
+    const job = spec({ schedule: { every: 1 }, missedRuns: { policy: 'run-all', limit: 100 } });
+    const now = 10_050; // 10,051 due occurrences: the first chunk (0..9999) ends 51 before now
+    const runs: number[] = [];
+    let skipped = 0;
+    let nextRunAt: number | null = 0;
+    let started = 0;
+    for (let claim = 0; nextRunAt !== null && nextRunAt <= now; claim++) {
+      expect(claim).toBeLessThan(1_000);
+      const plan = planOccurrences('a', job, nextRunAt, started, { ...context, now });
+      if (plan.run !== null) {
+        runs.push(plan.run);
+        started++;
+      }
+      skipped += plan.skipped.length;
+      nextRunAt = plan.nextRunAt;
+    }
+    expect(runs).toEqual(Array.from({ length: 100 }, (_, i) => 9_951 + i));
+    expect(skipped).toBeGreaterThan(0);
+    expect(nextRunAt).toBe(10_051);
+  });
+
+  it('run-all with maxRuns and a long backlog runs the latest occurrences maxRuns allows', () => {
+    const job = spec({
+      schedule: { every: 1, maxRuns: 3 },
+      missedRuns: { policy: 'run-all', limit: 100 },
+    });
+    const now = 10_050;
+    const runs: number[] = [];
+    let nextRunAt: number | null = 0;
+    let started = 0;
+    for (let claim = 0; nextRunAt !== null && nextRunAt <= now; claim++) {
+      expect(claim).toBeLessThan(1_000);
+      const plan = planOccurrences('a', job, nextRunAt, started, { ...context, now });
+      if (plan.run !== null) {
+        runs.push(plan.run);
+        started++;
+      }
+      nextRunAt = plan.nextRunAt;
+    }
+    expect(runs).toEqual([10_048, 10_049, 10_050]);
+    expect(nextRunAt).toBeNull();
+  });
+
   it('cron schedules are planned from their scheduled times', () => {
     const start = Date.UTC(2026, 0, 1, 0, 0, 0);
     const job = spec({ schedule: { cron: '*/15 * * * *' } });

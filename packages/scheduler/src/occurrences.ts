@@ -126,8 +126,14 @@ export function planOccurrences(
         : Number.POSITIVE_INFINITY;
 
   let toRun: number[] = [];
-  if (!truncated && remaining > 0) {
-    const policy = spec.missedRuns;
+  const policy = spec.missedRuns;
+  if (truncated && remaining > 0 && policy.policy === 'run-all') {
+    // The backlog goes on past this chunk: only those of its occurrences that are among the
+    // latest `limit` due overall (as far as maxRuns allows) run; look at most that far ahead.
+    const wanted = Math.min(Math.max(1, policy.limit), remaining);
+    const later = occurrencesBetween(times, last, context.now, 0, wanted).due.length;
+    if (wanted > later) toRun = candidates.slice(-(wanted - later));
+  } else if (!truncated && remaining > 0) {
     if (policy.policy === 'skip') {
       toRun = context.now - last <= context.missedRunGrace ? [last] : [];
     } else if (policy.policy === 'run-once') {

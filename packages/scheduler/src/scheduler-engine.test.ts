@@ -623,6 +623,48 @@ describe('timers', () => {
     await target.waitForRequests(1);
   });
 
+  it('a job added while the loop reads the next due time still wakes the timer', async () => {
+    const target = await server();
+    const inner = createMemoryStorage();
+    let hold: ReturnType<typeof gate> | null = null;
+    const reading = gate();
+    // A store whose nextDueAt reads at once but answers late (like a slow database round trip).
+    const slow: JobStore = new Proxy(inner, {
+      get(store, property, receiver) {
+        const value = Reflect.get(store, property, receiver);
+        if (property !== 'nextDueAt' || typeof value !== 'function') {
+          return typeof value === 'function' ? value.bind(store) : value;
+        }
+        return async () => {
+          const result = await value.apply(store, []);
+          const held = hold;
+          if (held !== null) {
+            hold = null;
+            reading.open();
+            await held.promise;
+          }
+          return result;
+        };
+      },
+    });
+    const h = await harness({}, { storage: slow });
+    const start = h.clock.now();
+    await h.scheduler.schedule({ schedule: { at: start }, request: { url: `${target.url}/a` } });
+    const release = gate();
+    hold = release;
+    void h.clock.advance(0);
+    await reading.promise;
+    // The loop has read "nothing due" and has not answered yet: a new job is added now.
+    await h.scheduler.schedule({
+      schedule: { at: start + 1_000 },
+      request: { url: `${target.url}/b` },
+    });
+    release.open();
+    await h.clock.settle();
+    await h.clock.advance(1_000);
+    await eventually(() => expect(target.requests.map((r) => r.path)).toContain('/b'), 2_000);
+  });
+
   it('intervals do not drift: each occurrence is scheduled from the previous scheduled time', async () => {
     const target = await server();
     const h = await harness();

@@ -493,9 +493,15 @@ class SchedulerEngine implements Scheduler {
       true,
     );
     this.#cacheSpec(id, created.createdAt, spec);
-    if (first !== null && (this.#dueAt === null || first < this.#dueAt)) {
-      this.#dueAt = first;
-      this.#armTimer();
+    if (first !== null) {
+      if (this.#pumping !== null) {
+        // A loop turn in flight may have read the due time before this job existed (and
+        // `#dueAt` may still be a time it has just claimed): let it take one more turn.
+        this.#pumpAgain = true;
+      } else if (this.#dueAt === null || first < this.#dueAt) {
+        this.#dueAt = first;
+        this.#armTimer();
+      }
     }
     return id;
   }

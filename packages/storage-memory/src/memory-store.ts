@@ -22,6 +22,7 @@ import {
   type JsonObject,
   type NewJob,
   type OccurrenceClaim,
+  positiveCount,
   type RunCompletion,
   type RunLease,
   type RunRecord,
@@ -208,8 +209,8 @@ class MemoryJobStore implements JobStore {
     this.#open('queryJobs');
     const ids = query.ids !== undefined && query.ids.length > 0 ? new Set(query.ids) : undefined;
     const jobs = this.#filtered(query.states).filter((job) => ids === undefined || ids.has(job.id));
-    const offset = Math.max(query.offset ?? 0, 0);
-    const limit = positive(query.limit);
+    const offset = Math.floor(Math.max(query.offset ?? 0, 0));
+    const limit = positiveCount(query.limit);
     const page = jobs.slice(offset, limit === undefined ? undefined : offset + limit);
     return page.map(copyJob);
   }
@@ -392,7 +393,7 @@ class MemoryJobStore implements JobStore {
     let entries = job.ledger.filter(
       (run) => run.status !== 'running' && (from === undefined || run.sequence >= from),
     );
-    const limit = positive(query.limit);
+    const limit = positiveCount(query.limit);
     if (limit !== undefined) entries = entries.slice(-limit);
     return entries.map(copyRun);
   }
@@ -409,7 +410,7 @@ class MemoryJobStore implements JobStore {
   async pruneHistory(retention: HistoryRetention): Promise<number> {
     this.#open('pruneHistory');
     const maxAge = positive(retention.maxAge);
-    const maxRows = positive(retention.maxRowsPerJob);
+    const maxRows = positiveCount(retention.maxRowsPerJob);
     if (maxAge === undefined && maxRows === undefined) return 0;
     const cutoff = maxAge === undefined ? undefined : retention.now - maxAge;
     let deleted = 0;
@@ -554,7 +555,7 @@ class MemoryJobStore implements JobStore {
 
   /** Applies a call's history limit, or the store's default. */
   #trim(job: StoredJob, historyLimit: number | undefined): void {
-    this.#trimTo(job, positive(historyLimit) ?? this.#historyLimit);
+    this.#trimTo(job, positiveCount(historyLimit) ?? this.#historyLimit);
   }
 
   /** Keeps the newest `limit` finished entries; running entries always stay. Returns the deleted count. */

@@ -19,6 +19,7 @@ import {
   type JobState,
   type NewJob,
   type OccurrenceClaim,
+  positiveCount,
   type RunCompletion,
   type RunLease,
   type RunRecord,
@@ -78,15 +79,6 @@ function* exec(query: Compilable): Op<number> {
 /** A raw `sql` query, compiled for SQLite. */
 function raw(query: RawBuilder<unknown>): Compilable {
   return { compile: () => query.compile(db) };
-}
-
-/**
- * A count given by a caller as a positive number: whole, at least 1, or `undefined` for "no
- * limit" (absent, zero, negative, `Infinity`).
- */
-function positiveCount(value: number | undefined): number | undefined {
-  if (value === undefined || !(value > 0) || value === Number.POSITIVE_INFINITY) return undefined;
-  return Math.max(1, Math.floor(value));
 }
 
 /**
@@ -256,7 +248,9 @@ export function* endJob(
   const row = yield* first(selectJob(id));
   if (row === undefined) return undefined;
   const job = toJob(row);
-  if (isTerminalState(job.state) && state !== 'removed') return job;
+  // A terminal job keeps its state unless `removed` overrides it; a call that changes nothing
+  // writes nothing.
+  if (isTerminalState(job.state) && (state !== 'removed' || job.state === 'removed')) return job;
   const changes = { state, next_run_at: null, updated_at: now };
   yield* exec(db.updateTable('again_jobs').set(changes).where('id', '=', id));
   return toJob({ ...row, ...changes });

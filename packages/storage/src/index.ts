@@ -1,3 +1,4 @@
+export { positiveCount } from './counts.js';
 export { JobExistsError, StorageError, type StorageErrorCode } from './errors.js';
 export {
   type ClaimResult,

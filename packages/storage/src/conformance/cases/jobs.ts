@@ -133,6 +133,7 @@ export function jobCases({ describe, test, expect }: SuiteContext): void {
       store,
     }) => {
       const cases: Array<[TerminalJobState, TerminalJobState, TerminalJobState]> = [
+        ['removed', 'removed', 'removed'],
         ['removed', 'stopped', 'removed'],
         ['removed', 'completed', 'removed'],
         ['completed', 'canceled', 'completed'],
@@ -149,6 +150,9 @@ export function jobCases({ describe, test, expect }: SuiteContext): void {
         const after = must(await store.endJob(id, second, T0 + 2), 'endJob returns the job');
         expect({ id, state: after.state }).toEqual({ id, state: expected });
         expect({ id, state: (await store.getJob(id))?.state }).toEqual({ id, state: expected });
+        // A call that changes nothing leaves `updatedAt` alone.
+        const updatedAt = expected === first ? T0 + 1 : T0 + 2;
+        expect({ id, updatedAt: after.updatedAt }).toEqual({ id, updatedAt });
       }
     });
 
@@ -247,6 +251,10 @@ export function jobCases({ describe, test, expect }: SuiteContext): void {
       expect(await ids({ offset: 3 })).toEqual(['job-4']);
       expect(await ids({ limit: 0 })).toEqual(['job-1', 'job-2', 'job-3', 'job-4']);
       expect(await ids({ limit: -3 })).toEqual(['job-1', 'job-2', 'job-3', 'job-4']);
+      // Fractional counts round down, but a positive limit allows at least one job.
+      expect(await ids({ limit: 2.5 })).toEqual(['job-1', 'job-2']);
+      expect(await ids({ limit: 0.5 })).toEqual(['job-1']);
+      expect(await ids({ offset: 1.5, limit: 1 })).toEqual(['job-2']);
       expect(await ids({ ids: [], states: [] })).toEqual(['job-1', 'job-2', 'job-3', 'job-4']);
       expect(
         await ids({ ids: ['job-1', 'job-3', 'job-4'], states: ['completed', 'removed'] }),
