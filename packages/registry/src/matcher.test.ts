@@ -34,6 +34,9 @@ describe('matchesAny', () => {
     expect(() => matchesAny(refused, ['X'], { maxDepth: -1 })).toThrow(
       expect.objectContaining({ name: 'RegistryError', code: 'ERR_REGISTRY_INVALID_OPTION' }),
     );
+    expect(() => matchesAny(refused, ['X'], { depth: 2 } as never)).toThrow(
+      expect.objectContaining({ name: 'RegistryError', code: 'ERR_REGISTRY_INVALID_OPTION' }),
+    );
     expect(() => matchesAny(refused, ['X'], 3 as never)).toThrow(
       expect.objectContaining({ name: 'RegistryError', code: 'ERR_REGISTRY_INVALID_OPTION' }),
     );

@@ -287,7 +287,7 @@ export function matchesAny(
   matchers: readonly Matcher[],
   options?: MatchOptions,
 ): boolean {
-  checkOptionsObject(options);
+  checkOptionsObject(options, ['maxDepth']);
   const maxDepth = resolveMaxDepth(options);
   return matchEntries(error, toEntries(matchers), maxDepth);
 }

@@ -82,11 +82,24 @@ export function resolveMaxDepth(options: MatchOptions | undefined): number {
   return value;
 }
 
-/** Rejects an options argument that is not an object (a common slip in plain JavaScript). */
-export function checkOptionsObject(options: unknown): void {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+/**
+ * Rejects an options argument that is not a plain object, or that has a key outside `known` (a
+ * typo such as `defualts` would otherwise be ignored silently).
+ */
+export function checkOptionsObject(options: unknown, known: readonly string[]): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new RegistryError('ERR_REGISTRY_INVALID_OPTION', 'options must be an object', {
       value: options,
     });
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new RegistryError(
+        'ERR_REGISTRY_INVALID_OPTION',
+        `unknown option "${key}"; the options are ${known.join(', ')}`,
+        { value: options },
+      );
+    }
   }
 }

@@ -61,6 +61,8 @@ describe('createRegistry', () => {
     ['matchers not an array', { matchers: 'ECONNRESET' }],
     ['options null', null],
     ['options a string', 'defaults'],
+    ['options an array', []],
+    ['a misspelt option', { defualts: true }],
   ])('rejects %s with ERR_REGISTRY_INVALID_OPTION', (_label, options) => {
     expectRegistryError(() => createRegistry(options as never), 'ERR_REGISTRY_INVALID_OPTION');
   });

@@ -140,7 +140,7 @@ export interface Registry {
  * ```
  */
 export function createRegistry(options?: RegistryOptions): Registry {
-  checkOptionsObject(options);
+  checkOptionsObject(options, ['matchers', 'defaults', 'maxDepth']);
   const maxDepth = resolveMaxDepth(options);
   const entries = new Map<unknown, MatcherEntry>();
   // isTemporary iterates this snapshot, so a predicate that changes the registry cannot disturb
