@@ -15,26 +15,12 @@ import {
   eventually,
   faultyStorage,
   gate,
-  type Harness,
   recordingLogger,
-  startScheduler,
+  tracked,
 } from './test-utils/harness.js';
-import { startHttpServer, type TestServer } from './test-utils/servers.js';
 import { MAX_TIMER_DELAY, systemClock } from './timer.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-
-async function server(...args: Parameters<typeof startHttpServer>): Promise<TestServer> {
-  const s = await startHttpServer(...args);
-  cleanups.push(() => s.close());
-  return s;
-}
-
-async function harness(...args: Parameters<typeof startScheduler>): Promise<Harness> {
-  const h = await startScheduler(...args);
-  cleanups.push(() => h.scheduler.stop({ timeout: 0 }));
-  return h;
-}
+const { cleanups, server, harness, flush } = tracked();
 
 /** A server whose first `held` requests wait for the returned gate; later ones answer at once. */
 async function holdingServer(held = Number.POSITIVE_INFINITY) {
@@ -51,7 +37,7 @@ async function holdingServer(held = Number.POSITIVE_INFINITY) {
 
 afterEach(async () => {
   vi.useRealTimers();
-  while (cleanups.length > 0) await cleanups.pop()?.();
+  await flush();
 });
 
 const state = async (s: Scheduler, id: string) => (await s.jobStatus(id))?.state;

@@ -17,34 +17,17 @@ import {
   eventually,
   faultyStorage,
   gate,
-  type Harness,
   loopbackEgress,
   recordingLogger,
   startScheduler,
+  tracked,
 } from './test-utils/harness.js';
-import {
-  closedPort,
-  startHttpServer,
-  startHttpsServer,
-  type TestServer,
-} from './test-utils/servers.js';
+import { closedPort, startHttpsServer } from './test-utils/servers.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-
-async function server(...args: Parameters<typeof startHttpServer>): Promise<TestServer> {
-  const s = await startHttpServer(...args);
-  cleanups.push(() => s.close());
-  return s;
-}
-
-async function harness(...args: Parameters<typeof startScheduler>): Promise<Harness> {
-  const h = await startScheduler(...args);
-  cleanups.push(() => h.scheduler.stop({ timeout: 0 }));
-  return h;
-}
+const { cleanups, server, harness, flush } = tracked();
 
 afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
+  await flush();
 });
 
 const instant = { interval: 0, jitter: 0 } as const;

@@ -10,6 +10,7 @@ import type { SchedulerLogger } from '../logger.js';
 import { createScheduler, type Scheduler } from '../scheduler.js';
 import type { SchedulerOptions } from '../scheduler-options.js';
 import { createTestClock, type TestClock } from './clock.js';
+import { startHttpServer, type TestServer } from './servers.js';
 
 /** One recorded log call. */
 export interface LogEntry {
@@ -136,4 +137,37 @@ export function faultyStorage(
     },
   });
   return { store, calls };
+}
+
+/** Servers and schedulers a test file starts, closed in reverse order by `flush()`. */
+export interface Tracked {
+  /** Closers run by `flush()`, last added first; tests may push their own. */
+  readonly cleanups: Array<() => Promise<unknown>>;
+  /** Starts an HTTP server on 127.0.0.1 that `flush()` closes. */
+  server(...args: Parameters<typeof startHttpServer>): Promise<TestServer>;
+  /** Starts a scheduler harness that `flush()` stops at once. */
+  harness(...args: Parameters<typeof startScheduler>): Promise<Harness>;
+  /** Runs and forgets every closer; call it from `afterEach`. */
+  flush(): Promise<void>;
+}
+
+/** Creates the per-file resource tracker the scheduler test files share. */
+export function tracked(): Tracked {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  return {
+    cleanups,
+    async server(...args) {
+      const s = await startHttpServer(...args);
+      cleanups.push(() => s.close());
+      return s;
+    },
+    async harness(...args) {
+      const h = await startScheduler(...args);
+      cleanups.push(() => h.scheduler.stop({ timeout: 0 }));
+      return h;
+    },
+    async flush() {
+      while (cleanups.length > 0) await cleanups.pop()?.();
+    },
+  };
 }
