@@ -11,13 +11,7 @@ import type { CallbackPayload } from './execute.js';
 import { occurrenceIdOf } from './occurrences.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { createTestClock } from './test-utils/clock.js';
-import {
-  eventually,
-  faultyStorage,
-  gate,
-  recordingLogger,
-  tracked,
-} from './test-utils/harness.js';
+import { eventually, faultyStorage, gate, recordingLogger, tracked } from './test-utils/harness.js';
 import { MAX_TIMER_DELAY, systemClock } from './timer.js';
 
 const { cleanups, server, harness, flush } = tracked();
