@@ -334,6 +334,119 @@ describe('the per-attempt timeout (attemptTimeout)', () => {
   });
 });
 
+describe('the per-call attemptTimeout (call option)', () => {
+  it('replaces the retrier option for that call only, with exact timings', async () => {
+    vi.useFakeTimers();
+    const seen: AttemptContext[] = [];
+    const retrier = createRetrier({
+      attemptTimeout: 1_000,
+      maxRetries: 1,
+      interval: 10,
+      jitter: 0,
+    });
+    const started = Date.now();
+    const call = retrier.settle(untilAborted(seen), { attemptTimeout: 40 });
+    await vi.advanceTimersByTimeAsync(39);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(seen[0]!.signal.aborted).toBe(true);
+    const reason = seen[0]!.signal.reason as RetryDeadlineError;
+    expect(reason).toBeInstanceOf(RetryDeadlineError);
+    expect(reason.code).toBe('ERR_RETRY_DEADLINE');
+    expect(reason.scope).toBe('attempt');
+    expect(reason.timeout).toBe(40);
+    // Retried as temporary after the 10 ms wait; the second attempt gets the call's 40 ms too.
+    await vi.advanceTimersByTimeAsync(10 + 40);
+    const trace = await call;
+    expect(trace.ok).toBe(false);
+    expect(trace.timings.map((t) => t.duration)).toEqual([40, 40]);
+    expect(Date.now() - started).toBe(90);
+    expect(vi.getTimerCount()).toBe(0);
+
+    // The next call without the option uses the retrier's own 1000 ms.
+    const other: AttemptContext[] = [];
+    const plain = retrier.settle(untilAborted(other));
+    await vi.advanceTimersByTimeAsync(999);
+    expect(other[0]!.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect((other[0]!.signal.reason as RetryDeadlineError).timeout).toBe(1_000);
+    await vi.advanceTimersByTimeAsync(10 + 1_000);
+    await plain;
+  });
+
+  it('adds a per-attempt timeout to a retrier that has none, and Infinity removes one', async () => {
+    vi.useFakeTimers();
+    const untimed = createRetrier({ maxRetries: 0 });
+    const seen: AttemptContext[] = [];
+    const call = settleReason(untimed.run(untilAborted(seen), { attemptTimeout: 25 }));
+    await vi.advanceTimersByTimeAsync(25);
+    const error = await call;
+    expect(error.reason).toBe('exhausted');
+    expect((error.cause as RetryDeadlineError).scope).toBe('attempt');
+
+    const timed = createRetrier({ attemptTimeout: 25, maxRetries: 0 });
+    let release!: () => void;
+    const unbounded = timed.run(
+      ({ signal }) =>
+        new Promise<boolean>((resolve) => {
+          release = () => resolve(signal.aborted);
+        }),
+      { attemptTimeout: Number.POSITIVE_INFINITY },
+    );
+    await vi.advanceTimersByTimeAsync(10_000);
+    release();
+    expect(await unbounded).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('counts an attempt that ran past it as temporary, with the injected clock', async () => {
+    const time = createFakeTime();
+    const retrier = createRetrier({
+      registry: { isTemporary: () => false },
+      clock: time.clock,
+      sleep: time.sleep,
+    });
+    let calls = 0;
+    const result = await retrier.run(
+      async () => {
+        calls++;
+        if (calls === 1) {
+          time.advance(60);
+          throw new Error('slow');
+        }
+        return 'fast';
+      },
+      { attemptTimeout: 50 },
+    );
+    expect(result).toBe('fast');
+    expect(calls).toBe(2);
+    // Without the call option the same slow failure is not retried (the registry refuses it).
+    calls = 0;
+    const error = await settleReason(
+      retrier.run(async () => {
+        calls++;
+        time.advance(60);
+        throw new Error('slow');
+      }),
+    );
+    expect(error.reason).toBe('non-retryable');
+    expect(calls).toBe(1);
+  });
+
+  it('is still cut to the time left before the total deadline', async () => {
+    vi.useFakeTimers();
+    const seen: AttemptContext[] = [];
+    const retrier = createRetrier({ timeout: 150, interval: 10, jitter: 0 });
+    const call = settleReason(retrier.run(untilAborted(seen), { attemptTimeout: 100 }));
+    await vi.advanceTimersByTimeAsync(150);
+    const error = await call;
+    expect((seen[0]!.signal.reason as RetryDeadlineError).scope).toBe('attempt');
+    expect((seen[1]!.signal.reason as RetryDeadlineError).scope).toBe('total');
+    expect(error.reason).toBe('timeout');
+  });
+});
+
 describe('laziness: nothing allocated for attempts that never read their signal', () => {
   it('creates no AbortController and no timer', async () => {
     vi.useFakeTimers();

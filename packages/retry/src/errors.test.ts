@@ -69,6 +69,7 @@ describe('the other errors', () => {
     expect(error.name).toBe('RetryOptionsError');
     expect(error.code).toBe('ERR_RETRY_OPTIONS');
     expect(error.option).toBe('maxRetries');
+    expect(error.expected).toBe('expected an integer');
     expect(error.received).toBe(-1);
     expect(error.message).toBe('Invalid option "maxRetries": expected an integer (received -1)');
     expect(new RetryOptionsError('x', 'y', 'z').message).toContain('(received "z")');

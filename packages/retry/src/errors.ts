@@ -157,6 +157,12 @@ export class RetryOptionsError extends Error {
   readonly code: 'ERR_RETRY_OPTIONS' = 'ERR_RETRY_OPTIONS';
   /** The option that is wrong, e.g. `'maxRetries'` or `'callOptions.signal'`. */
   readonly option: string;
+  /**
+   * What the option must be, in words, e.g. `'expected >= interval (500)'`: the message without
+   * the option's name and the received value, for callers that report the problem in their own
+   * terms.
+   */
+  readonly expected: string;
   /** The value that was given. */
   readonly received: unknown;
 
@@ -168,6 +174,7 @@ export class RetryOptionsError extends Error {
   constructor(option: string, expected: string, received: unknown) {
     super(`Invalid option "${option}": ${expected} (received ${describeValue(received)})`);
     this.option = option;
+    this.expected = expected;
     this.received = received;
   }
 }

@@ -275,7 +275,8 @@ function atLeastZeroOrInfinity(name: string, value: unknown, fallback: number): 
   return value;
 }
 
-function positiveOrInfinity(name: string, value: unknown, fallback: number): number {
+/** Checks a timeout option: a number > 0, or `Infinity` for none. @internal */
+export function positiveOrInfinity(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (!isNumber(value) || value <= 0) {
     throw new RetryOptionsError(name, 'expected a number > 0 or Infinity', value);

@@ -144,6 +144,10 @@ describe('run', () => {
     ['shouldRetry', { shouldRetry: 'yes' }, 'callOptions.shouldRetry'],
     ['accept', { accept: true }, 'callOptions.accept'],
     ['hooks', { hooks: { onRetry: 1 } }, 'callOptions.hooks.onRetry'],
+    ['attemptTimeout 0', { attemptTimeout: 0 }, 'callOptions.attemptTimeout'],
+    ['attemptTimeout negative', { attemptTimeout: -5 }, 'callOptions.attemptTimeout'],
+    ['attemptTimeout NaN', { attemptTimeout: Number.NaN }, 'callOptions.attemptTimeout'],
+    ['attemptTimeout string', { attemptTimeout: '100' }, 'callOptions.attemptTimeout'],
     ['unknown', { retries: 2 }, 'callOptions.retries'],
     ['not an object', 'fast', 'callOptions'],
   ])('rejects invalid call option %s', async (_name, callOptions, option) => {

@@ -15,6 +15,7 @@ import {
   normalizeHooks,
   normalizeRetrierOptions,
   optionalFunction,
+  positiveOrInfinity,
   type RetrierOptions,
   withMethods,
 } from './options.js';
@@ -50,6 +51,15 @@ import type {
 export interface CallOptions<T = unknown> {
   /** Aborting it ends the call with reason `'aborted'`; the running attempt's signal aborts too. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Deadline of each attempt of this call, replacing the retrier's `attemptTimeout` for it (a
+   * number > 0, or `Infinity` for none). When it fires, the attempt's signal aborts with a
+   * {@link RetryDeadlineError} of scope `'attempt'`, and the attempt counts as a temporary
+   * failure. Useful when one retrier serves calls with different per-attempt budgets, e.g. one
+   * HTTP timeout per endpoint.
+   * @defaultValue the retrier's `attemptTimeout`
+   */
+  readonly attemptTimeout?: number | undefined;
   /**
    * The only errors to retry for this call: instances (identity), classes (`instanceof`) or
    * codes (`error.code`), each checked along the `cause` chain and `AggregateError` members. Replaces the registry rule.
@@ -146,6 +156,7 @@ type Mode = typeof RUN | typeof SETTLE;
 
 interface NormalizedCallOptions {
   readonly signal: AbortSignal | undefined;
+  readonly attemptTimeout: number | undefined;
   readonly retryOn: readonly ErrorMatcher[] | undefined;
   readonly registry: TemporaryErrorClassifier | undefined;
   readonly shouldRetry: RetryPredicate | undefined;
@@ -155,6 +166,7 @@ interface NormalizedCallOptions {
 
 const NO_CALL_OPTIONS: NormalizedCallOptions = Object.freeze({
   signal: undefined,
+  attemptTimeout: undefined,
   retryOn: undefined,
   registry: undefined,
   shouldRetry: undefined,
@@ -164,6 +176,7 @@ const NO_CALL_OPTIONS: NormalizedCallOptions = Object.freeze({
 
 const CALL_KEYS: ReadonlySet<string> = new Set([
   'signal',
+  'attemptTimeout',
   'retryOn',
   'registry',
   'shouldRetry',
@@ -196,6 +209,10 @@ function normalizeCallOptions(value: unknown): NormalizedCallOptions {
   const retryOn = normalizeRetryOn(o.retryOn);
   return {
     signal: o.signal as AbortSignal | undefined,
+    attemptTimeout:
+      o.attemptTimeout === undefined
+        ? undefined
+        : positiveOrInfinity('callOptions.attemptTimeout', o.attemptTimeout, 0),
     retryOn: retryOn !== undefined && retryOn.length > 0 ? retryOn : undefined,
     registry: withMethods<TemporaryErrorClassifier>('callOptions.registry', o.registry, [
       'isTemporary',
@@ -389,6 +406,7 @@ class RetrierImpl implements Retrier {
     const clock = o.clock;
     const callerSignal = call.signal;
     const accept = acceptArgument ?? call.accept;
+    const attemptTimeout = call.attemptTimeout ?? o.attemptTimeout;
     const timed = mode === SETTLE;
     // The fast path already started the call (and its deadline) when it hands over a failure.
     const start =
@@ -399,7 +417,7 @@ class RetrierImpl implements Retrier {
       clock,
       deadline: o.timeout === Number.POSITIVE_INFINITY ? o.timeout : start + o.timeout,
       timeout: o.timeout,
-      attemptTimeout: o.attemptTimeout,
+      attemptTimeout,
     };
     const errors: unknown[] = [];
     const timings: AttemptTiming[] = [];
@@ -454,11 +472,12 @@ class RetrierImpl implements Retrier {
         const stop = this.#stopReason(env, attempt > 1);
         if (stop !== undefined) return finish(stop, undefined, false);
         this.#notify('onAttempt', o.hooks?.onAttempt, call.hooks?.onAttempt, () => ({ attempt }));
-        const startedAt = timed || o.attemptTimeout !== Number.POSITIVE_INFINITY ? clock.now() : 0;
+        const startedAt =
+          timed || env.attemptTimeout !== Number.POSITIVE_INFINITY ? clock.now() : 0;
         const attemptDeadline =
-          o.attemptTimeout === Number.POSITIVE_INFINITY
-            ? o.attemptTimeout
-            : startedAt + o.attemptTimeout;
+          env.attemptTimeout === Number.POSITIVE_INFINITY
+            ? env.attemptTimeout
+            : startedAt + env.attemptTimeout;
         const context = new AttemptContextImpl(env, attempt, attemptDeadline);
         ran = attempt;
         try {
