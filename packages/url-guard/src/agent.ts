@@ -169,8 +169,10 @@ function remoteRefusal(
 ): UrlGuardError | null {
   const remote = socket.remoteAddress;
   if (remote === undefined) {
+    // The socket closed before it could be checked: a connection failure, worth another try.
     return new UrlGuardError('dns-failure', 'The socket has no remote address.', {
       host: hostname,
+      temporary: true,
     });
   }
   try {

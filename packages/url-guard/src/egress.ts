@@ -10,6 +10,7 @@ import {
   type NormalizedUrlPolicy,
   type UrlPolicyOptions,
 } from './policy.js';
+import { isUrlPolicyRefusal } from './refusal.js';
 import { type Resolver, systemResolver } from './resolver.js';
 
 /**
@@ -67,6 +68,17 @@ export interface Egress {
    * @throws {@link UrlGuardError} when the URL, a redirect or an address is refused.
    */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /**
+   * Whether an error from {@link Egress.check} or {@link Egress.fetch} is a policy refusal:
+   * the URL, a redirect or an address was judged and refused, so trying again is pointless.
+   * `false` for resolver failures (`dns-failure`, see `UrlGuardError.temporary`), transport
+   * errors and anything else. The same as {@link isUrlPolicyRefusal}; callers that must not
+   * import this package (a scheduler given the egress) use it from here.
+   *
+   * @param error - anything `check` or `fetch` threw.
+   * @returns `true` for a policy refusal.
+   */
+  isRefusal(error: unknown): boolean;
   /** The frozen, normalised policy. */
   readonly policy: Readonly<NormalizedUrlPolicy>;
   /** Close the connection pool; later fetches fail. */
@@ -125,6 +137,7 @@ export function createEgress(options: EgressOptions = {}): Egress {
       check(url, checkOptions.signal),
     fetch: (input: string | URL | Request, init?: RequestInit) =>
       guardedFetch(context, input, init),
+    isRefusal: isUrlPolicyRefusal,
     close: () => dispatcher.close(),
   });
 }

@@ -1,3 +1,5 @@
+import { isTemporaryResolverFailure } from './refusal.js';
+
 /**
  * Every reason a URL, a redirect hop or a resolved address can be refused. The strings are
  * stable: match on them in code, tests and logs, never on error messages.
@@ -21,7 +23,11 @@
  * - `private-address`: an address that is not globally reachable unicast.
  * - `metadata-address`: a cloud metadata address from `metadataAddresses`.
  * - `dns-failure`: resolution failed, answered nothing, or answered something that is not an IP.
+ *   The only reason that is not a policy decision ({@link UrlGuardError.policyRefusal} is
+ *   `false`); {@link UrlGuardError.temporary} says whether asking again later may succeed.
  * - `invalid-address`: {@link classifyAddress} was given something that is not an IP address.
+ *   Counted as a policy refusal: the input itself cannot be allowed, and asking again with the
+ *   same input gives the same answer (a resolver answering a non-IP is a `dns-failure`).
  * - `redirect-limit`: more than `maxRedirects` redirects.
  * - `redirect-loop`: a redirect back to a URL already requested with the same method.
  * - `redirect-downgrade`: a redirect from `https:` to `http:`.
@@ -100,6 +106,11 @@ export interface UrlGuardErrorDetails {
   readonly address?: string | undefined;
   /** The underlying error, e.g. the resolver's. */
   readonly cause?: unknown;
+  /**
+   * Whether a `dns-failure` may go away if asked again later. Omitted: worked out from `cause`
+   * (see {@link isTemporaryResolverFailure}). Ignored for every other reason (always `false`).
+   */
+  readonly temporary?: boolean | undefined;
 }
 
 const MAX_URL_IN_ERROR = 256;
@@ -133,6 +144,19 @@ export class UrlGuardError extends Error {
   readonly host: string | undefined;
   /** The refused IP address, for address refusals. */
   readonly address: string | undefined;
+  /**
+   * `true` when the policy judged the URL, a redirect or an address and said no (every reason
+   * but `dns-failure`): asking again gives the same answer, so never retry it. `false` for a
+   * `dns-failure`: the guard could not find out, so it refused to connect (fail closed), but
+   * the destination was not judged.
+   */
+  readonly policyRefusal: boolean;
+  /**
+   * `true` for a `dns-failure` that may go away if asked again later (the resolver timed out,
+   * the DNS server failed: `EAI_AGAIN`, `ETIMEOUT`, `ESERVFAIL`, …); `false` when the name does
+   * not resolve (`ENOTFOUND`, no address) and for every policy refusal.
+   */
+  readonly temporary: boolean;
 
   /**
    * @param reason - The stable reason code.
@@ -148,6 +172,9 @@ export class UrlGuardError extends Error {
         : `${details.url.slice(0, MAX_URL_IN_ERROR)}…`;
     this.host = details.host;
     this.address = details.address;
+    this.policyRefusal = reason !== 'dns-failure';
+    this.temporary =
+      reason === 'dns-failure' && (details.temporary ?? isTemporaryResolverFailure(details.cause));
   }
 }
 

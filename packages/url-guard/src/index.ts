@@ -14,6 +14,7 @@ export type { UrlGuardErrorDetails, UrlGuardReason } from './errors.js';
 export { URL_GUARD_REASONS, UrlGuardError, UrlPolicyError } from './errors.js';
 export type { NormalizedUrlPolicy, UrlPolicyOptions, UrlScheme } from './policy.js';
 export { createUrlPolicy, URL_POLICY_DEFAULTS } from './policy.js';
+export { isTemporaryResolverFailure, isUrlPolicyRefusal } from './refusal.js';
 export type { ResolvedAddress, Resolver } from './resolver.js';
 export { systemResolver } from './resolver.js';
 export { ADDITIONAL_NON_GLOBAL_BLOCKS } from './special-purpose/additional.data.js';
