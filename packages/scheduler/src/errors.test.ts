@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   InvalidJobError,
-  JobNotFoundError,
-  RequestTimeoutError,
+  ResponseBodyError,
   RetryableStatusError,
   SchedulerStoppedError,
   SchedulerStorageError,
@@ -18,10 +17,9 @@ describe('errors', () => {
       'SchedulerStorageError',
       'ERR_SCHEDULER_STORAGE',
     ],
-    [new JobNotFoundError('j'), 'JobNotFoundError', 'ERR_JOB_NOT_FOUND'],
     [new UnexpectedStatusError(404), 'UnexpectedStatusError', 'ERR_UNEXPECTED_STATUS'],
     [new RetryableStatusError(503, 1000), 'RetryableStatusError', 'ERR_RETRYABLE_STATUS'],
-    [new RequestTimeoutError(50), 'RequestTimeoutError', 'ERR_REQUEST_TIMEOUT'],
+    [new ResponseBodyError(200, 10), 'ResponseBodyError', 'ERR_RESPONSE_BODY'],
   ])('%s has a literal name and a stable code', (error, name, code) => {
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe(name);
@@ -34,12 +32,12 @@ describe('errors', () => {
     const storage = new SchedulerStorageError('claimDue', cause);
     expect(storage.operation).toBe('claimDue');
     expect(storage.cause).toBe(cause);
-    expect(new JobNotFoundError('nightly').jobId).toBe('nightly');
     expect(new UnexpectedStatusError(418).status).toBe(418);
     const retryable = new RetryableStatusError(429, 2_000);
     expect([retryable.status, retryable.retryAfter]).toEqual([429, 2_000]);
     expect(new RetryableStatusError(503).retryAfter).toBeUndefined();
-    expect(new RequestTimeoutError(10, { cause }).cause).toBe(cause);
+    const body = new ResponseBodyError(200, 512, { cause });
+    expect([body.status, body.bytesRead, body.cause]).toEqual([200, 512, cause]);
   });
 
   it('InvalidJobError freezes its issues and summarises them', () => {

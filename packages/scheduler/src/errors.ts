@@ -86,27 +86,6 @@ export class SchedulerStorageError extends Error {
 }
 
 /**
- * No job with this id exists.
- *
- * @example
- * ```ts
- * await scheduler.remove('nope'); // throws JobNotFoundError, error.jobId === 'nope'
- * ```
- */
-export class JobNotFoundError extends Error {
-  override readonly name = 'JobNotFoundError' as const;
-  readonly code = 'ERR_JOB_NOT_FOUND' as const;
-  /** The id that was looked up. */
-  readonly jobId: string;
-
-  /** @param jobId - the id that was looked up. */
-  constructor(jobId: string, options?: ErrorOptions) {
-    super(`job not found: ${jobId}`, options);
-    this.jobId = jobId;
-  }
-}
-
-/**
  * An attempt got a response whose status is neither 2xx nor retryable (e.g. 404). Not retried.
  *
  * @example
@@ -157,23 +136,32 @@ export class RetryableStatusError extends Error {
 }
 
 /**
- * One attempt took longer than the job's `request.timeout` (or a callback its `callback.timeout`).
- * Retried like a network error.
+ * The connection broke while the response body was being read (reset, socket closed, truncated
+ * chunked encoding): the response is incomplete, so the attempt failed like any other transport
+ * failure, whatever its status, and is retried when `retryNetworkErrors` is on. Stopping the
+ * read at `maxBodyBytes` is not this error: that run succeeds with `response_body_truncated`.
  *
  * @example
  * ```ts
- * if (error instanceof RequestTimeoutError) console.log(`gave up after ${error.timeout} ms`);
+ * if (error instanceof ResponseBodyError) console.log(error.status, error.bytesRead, error.cause);
  * ```
  */
-export class RequestTimeoutError extends Error {
-  override readonly name = 'RequestTimeoutError' as const;
-  readonly code = 'ERR_REQUEST_TIMEOUT' as const;
-  /** The timeout that elapsed, in ms. */
-  readonly timeout: number;
+export class ResponseBodyError extends Error {
+  override readonly name = 'ResponseBodyError' as const;
+  readonly code = 'ERR_RESPONSE_BODY' as const;
+  /** The status of the response whose body broke. */
+  readonly status: number;
+  /** Body bytes received before it broke. */
+  readonly bytesRead: number;
 
-  /** @param timeout - the timeout that elapsed, in ms. */
-  constructor(timeout: number, options?: ErrorOptions) {
-    super(`request timed out after ${timeout} ms`, options);
-    this.timeout = timeout;
+  /**
+   * @param status - the response's status.
+   * @param bytesRead - body bytes received before the failure.
+   * @param options - `cause`: the stream's error (e.g. undici's `UND_ERR_SOCKET`).
+   */
+  constructor(status: number, bytesRead: number, options?: ErrorOptions) {
+    super(`response body cut short after ${bytesRead} bytes (status ${status})`, options);
+    this.status = status;
+    this.bytesRead = bytesRead;
   }
 }

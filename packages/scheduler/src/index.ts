@@ -22,22 +22,17 @@ export {
   type RunStatus,
   StorageError,
 } from '@again/storage';
+export type { CallbackPayload } from './callback.js';
 export {
   InvalidJobError,
   type JobIssue,
-  JobNotFoundError,
-  RequestTimeoutError,
+  ResponseBodyError,
   RetryableStatusError,
   SchedulerStoppedError,
   SchedulerStorageError,
   UnexpectedStatusError,
 } from './errors.js';
-export {
-  type CallbackPayload,
-  type FetchFunction,
-  type Occurrence,
-  SCHEDULER_HEADERS,
-} from './execute.js';
+export { type FetchFunction, SCHEDULER_HEADERS } from './http-client.js';
 export {
   type CallbackInput,
   type CallbackMethod,
@@ -51,16 +46,17 @@ export {
   type JobSpec,
   type MissedRunPolicy,
   type OverlapPolicy,
-  parseJob,
   type RequestInput,
   type RequestSpec,
   type RetryPolicyInput,
   type RetryPolicySpec,
   type ScheduleInput,
   type TimeInput,
-} from './job.js';
+} from './job-types.js';
 export { createDefaultLogger, type SchedulerLogger } from './logger.js';
 export { occurrenceIdOf } from './occurrences.js';
+export { parseJob } from './parse-job.js';
+export type { Occurrence } from './request.js';
 export type { ScheduleSpec } from './schedule.js';
 export {
   createScheduler,

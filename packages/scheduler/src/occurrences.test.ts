@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type JobInput, parseJob } from './job.js';
+import type { JobInput } from './job-types.js';
 import { occurrenceIdOf, planOccurrences } from './occurrences.js';
+import { parseJob } from './parse-job.js';
 
 const url = 'https://example.com/hook';
 

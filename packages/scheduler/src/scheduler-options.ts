@@ -6,7 +6,7 @@
 import type { Retrier } from '@again/retry';
 import type { JobStore } from '@again/storage';
 import type { JobIssue } from './errors.js';
-import type { FetchFunction } from './execute.js';
+import type { FetchFunction } from './http-client.js';
 import { createDefaultLogger, type SchedulerLogger } from './logger.js';
 import { MAX_TIMER_DELAY, type SchedulerClock, systemClock } from './timer.js';
 
@@ -29,6 +29,13 @@ export interface SchedulerEgress {
    * refuse the URL.
    */
   check?(url: string, options?: { signal?: AbortSignal }): Promise<unknown>;
+  /**
+   * Says whether an error thrown by `check` or `fetch` is a policy refusal (optional;
+   * `createEgress()` has one). A refused run is not retried and a refused URL makes a job
+   * invalid, while other failures (a temporary DNS failure) are retried at run time and do not
+   * reject a job at schedule time. Without it, anything `check` throws refuses the URL.
+   */
+  isRefusal?(error: unknown): boolean;
 }
 
 /**
@@ -210,6 +217,8 @@ export interface ResolvedOptions {
   readonly storage: JobStore;
   readonly fetch: FetchFunction;
   readonly check: ((url: string, signal: AbortSignal | undefined) => Promise<unknown>) | null;
+  /** The egress's `isRefusal`, or `null` when it has none (or with `unsafeAllowAnyUrl`). */
+  readonly isRefusal: ((error: unknown) => boolean) | null;
   readonly concurrency: number;
   readonly historyLimit: number;
   readonly logger: SchedulerLogger;
@@ -255,6 +264,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
 
   let fetch: FetchFunction | null = null;
   let check: ResolvedOptions['check'] = null;
+  let isRefusal: ResolvedOptions['isRefusal'] = null;
   if (o.unsafeAllowAnyUrl !== undefined && typeof o.unsafeAllowAnyUrl !== 'boolean') {
     issues.push({ path: 'unsafeAllowAnyUrl', message: 'must be a boolean' });
   }
@@ -283,6 +293,14 @@ export function resolveOptions(options: unknown): ResolvedOptions {
         const egressCheck = egress.check;
         check = (url, signal) =>
           egressCheck.call(egress, url, signal === undefined ? {} : { signal });
+      }
+    }
+    if (egress.isRefusal !== undefined) {
+      if (typeof egress.isRefusal !== 'function') {
+        issues.push({ path: 'egress.isRefusal', message: 'must be a function' });
+      } else {
+        const egressIsRefusal = egress.isRefusal;
+        isRefusal = (error) => egressIsRefusal.call(egress, error) === true;
       }
     }
     if (o.fetch !== undefined) {
@@ -411,6 +429,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     storage: o.storage,
     fetch,
     check,
+    isRefusal,
     concurrency,
     historyLimit,
     logger,

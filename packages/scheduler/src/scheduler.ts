@@ -15,21 +15,17 @@ import {
   type RunRecord,
   type RunStatus,
 } from '@again/storage';
+import { type CallbackPayload, deliverCallback } from './callback.js';
 import {
   InvalidJobError,
   type JobIssue,
   SchedulerStoppedError,
   SchedulerStorageError,
 } from './errors.js';
-import {
-  type CallbackPayload,
-  deliverCallback,
-  type ExecuteDeps,
-  executeOccurrence,
-  type RunOutcome,
-} from './execute.js';
-import { type JobInput, type JobSpec, parseJob, specFromRecord } from './job.js';
+import type { JobInput, JobSpec } from './job-types.js';
 import { occurrenceIdOf, planOccurrences } from './occurrences.js';
+import { parseJob } from './parse-job.js';
+import { type ExecuteDeps, executeOccurrence, type RunOutcome } from './request.js';
 import { firstOccurrence } from './schedule.js';
 import {
   InvalidSchedulerOptionsError,
@@ -38,6 +34,7 @@ import {
   resolveOptions,
   type SchedulerOptions,
 } from './scheduler-options.js';
+import { specFromRecord } from './stored-spec.js';
 import { createWakeTimer, MAX_TIMER_DELAY, sleepOn, systemClock, type WakeTimer } from './timer.js';
 
 /**

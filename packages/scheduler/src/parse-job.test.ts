@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidJobError } from './errors.js';
-import {
-  JOB_DEFAULTS,
-  JOB_LIMITS,
-  type JobSpec,
-  parseJob,
-  specFromRecord,
-  specToRecord,
-} from './job.js';
+import { JOB_DEFAULTS, JOB_LIMITS, type JobSpec } from './job-types.js';
+import { parseJob } from './parse-job.js';
+import { specFromRecord, specToRecord } from './stored-spec.js';
 
 const URL_OK = 'https://hooks.example.com/run';
 
@@ -432,33 +427,62 @@ describe('parseJob: errors list every problem with its path', () => {
   });
 });
 
-describe('specFromRecord', () => {
-  it('round-trips a parsed spec through JSON', () => {
-    const { spec } = parseJob({
-      schedule: { cron: '*/5 * * * *', timezone: 'Europe/Paris', maxRuns: 3 },
-      request: { url: URL_OK, method: 'POST', body: { a: 1 } },
-      callback: { url: URL_OK },
-      missedRuns: 'run-all',
-    });
-    const stored = specToRecord(spec);
-    expect(specFromRecord(JSON.parse(JSON.stringify(stored)))).toEqual(spec);
+describe('parseJob: retry policies are checked by @again/retry', () => {
+  const withRetry = (retryPolicy: Record<string, unknown>) => ({
+    schedule: { every: 5 },
+    request: { url: URL_OK },
+    retryPolicy,
   });
 
-  it('rejects a corrupt stored spec with InvalidJobError', () => {
-    const { spec } = parseJob({ schedule: { every: 5 }, request: { url: URL_OK } });
-    const stored = specToRecord(spec);
-    const corrupt = { ...stored, request: { ...(stored.request as object), method: 'TRACE' } };
-    let caught: unknown;
-    try {
-      specFromRecord(corrupt);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(InvalidJobError);
-    expect((caught as InvalidJobError).issues.map((issue) => issue.path)).toEqual([
-      'request.method',
+  it.each([
+    ['jitter with the full strategy', { jitterStrategy: 'full', jitter: 10 }, 'retryPolicy.jitter'],
+    [
+      'backoffFactor with constant backoff',
+      { backoff: 'constant', backoffFactor: 2 },
+      'retryPolicy.backoffFactor',
+    ],
+    [
+      'decorrelated with backoff',
+      { jitterStrategy: 'decorrelated', backoff: 'exponential' },
+      'retryPolicy.backoff',
+    ],
+    [
+      'decorrelated with interval 0',
+      { jitterStrategy: 'decorrelated', interval: 0 },
+      'retryPolicy.interval',
+    ],
+    ['maxDelay below interval', { interval: 2_000, maxDelay: 1_000 }, 'retryPolicy.maxDelay'],
+    [
+      'interval above the default maxDelay',
+      { interval: 45_000, timeout: 0 },
+      'retryPolicy.maxDelay',
+    ],
+    [
+      'interval not shorter than the budget',
+      { interval: 1_000, timeout: 1_000 },
+      'retryPolicy.interval',
+    ],
+  ])('refuses %s', (_name, retryPolicy, path) => {
+    const issues = issuesOf(withRetry(retryPolicy));
+    expect(issues.map((issue) => issue.path)).toEqual([path]);
+    expect(issues[0]?.message.startsWith(`${path}: `)).toBe(true);
+  });
+
+  it('does not check the delay fields of a named retrier (they are refused outright)', () => {
+    expect(pathsOf(withRetry({ retrier: 'x', jitterStrategy: 'full', jitter: 5 }))).toEqual([
+      'retryPolicy.retrier',
     ]);
-    expect(() => specFromRecord({})).toThrow(InvalidJobError);
+  });
+
+  it('accepts what @again/retry accepts', () => {
+    for (const retryPolicy of [
+      { jitterStrategy: 'none', jitter: 0 },
+      { jitterStrategy: 'decorrelated', interval: 10 },
+      { maxRetries: 0, interval: 90_000, maxDelay: 90_000 },
+      { backoff: 'linear', interval: 10, maxDelay: 10, timeout: 0 },
+    ]) {
+      expect(() => parseJob(withRetry(retryPolicy))).not.toThrow();
+    }
   });
 });
 
