@@ -75,8 +75,8 @@ function field(value: unknown, key: string): unknown {
 }
 
 /** `isRefusal(error)`, counting a classifier that throws as a refusal (fail closed). */
-function refused(error: unknown, isRefusal: RefusalCheck | undefined): boolean {
-  if (isRefusal === undefined) return false;
+function refused(error: unknown, isRefusal: RefusalCheck | null | undefined): boolean {
+  if (isRefusal === undefined || isRefusal === null) return false;
   try {
     return isRefusal(error) === true;
   } catch {
@@ -92,14 +92,14 @@ function refused(error: unknown, isRefusal: RefusalCheck | undefined): boolean {
  * A refusal by the URL policy is never transient.
  *
  * @param error - an attempt's error.
- * @param isRefusal - the egress's refusal check, when it has one.
+ * @param isRefusal - the egress's refusal check, when it has one (`null`/omitted: none).
  * @returns `true` for transient network errors.
  * @example
  * ```ts
  * isTransientNetworkError(new TypeError('fetch failed', { cause: { code: 'ECONNREFUSED' } })); // true
  * ```
  */
-export function isTransientNetworkError(error: unknown, isRefusal?: RefusalCheck): boolean {
+export function isTransientNetworkError(error: unknown, isRefusal?: RefusalCheck | null): boolean {
   if (refused(error, isRefusal)) return false;
   return errorTree(error).some((item) => {
     if (item instanceof RetryDeadlineError) return item.scope === 'attempt';
@@ -117,7 +117,7 @@ export function isTransientNetworkError(error: unknown, isRefusal?: RefusalCheck
  *
  * @param policy - the job's retry policy.
  * @param error - the attempt's error.
- * @param isRefusal - the egress's refusal check, when it has one.
+ * @param isRefusal - the egress's refusal check, when it has one (`null`/omitted: none).
  * @returns `true` to retry (the retrier still applies `maxRetries`, its timeout and budget).
  * @example
  * ```ts
@@ -128,7 +128,7 @@ export function isTransientNetworkError(error: unknown, isRefusal?: RefusalCheck
 export function shouldRetryAttempt(
   policy: RetryPolicySpec,
   error: unknown,
-  isRefusal?: RefusalCheck,
+  isRefusal?: RefusalCheck | null,
 ): boolean {
   if (error instanceof RetryableStatusError) return true;
   if (error instanceof UnexpectedStatusError) return false;

@@ -51,7 +51,7 @@ export interface ExecuteDeps {
    * a policy refusal is never retried. Without it nothing counts as a refusal, and an error is
    * retried only when it is a transient network failure.
    */
-  readonly isRefusal?: RefusalCheck | undefined;
+  readonly isRefusal?: RefusalCheck | null | undefined;
   /** Clock, epoch ms. */
   readonly now: () => number;
   /**
