@@ -1,38 +1,39 @@
 /**
- * The in-memory `JobStore`: the reference implementation of the `@again/storage` contract.
+ * The in-memory store: the reference driver of the `@again/storage` contract.
  *
  * Every method does its whole work synchronously before its promise settles, so each call is
  * atomic with respect to every other call on the store (JavaScript runs one call at a time).
+ * Specs and results are kept as the JSON text the contract's wrapper hands over, which is both the
+ * exact copy the contract promises and the compact form a large number of idle jobs needs.
  *
  * @module
  */
 
 import {
-  type ClaimResult,
-  type ExpiredRunsClaim,
-  type HistoryQuery,
-  type HistoryRetention,
+  createJobStore,
+  type DriverCompletion,
+  type DriverDueClaim,
+  type DriverDueClaimResult,
+  type DriverNewJob,
+  type DriverTakenOverRun,
+  type DuePlan,
   isTerminalState,
   JobExistsError,
-  type JobQuery,
-  type JobRecord,
-  type JobRetention,
+  type JobRow,
   type JobState,
   type JobStore,
-  type JsonObject,
-  type NewJob,
-  type OccurrenceClaim,
-  positiveCount,
-  type RunCompletion,
-  type RunLease,
-  type RunRecord,
+  type LeaseRenewal,
+  type LeaseRenewalRequest,
+  type RunRow,
   type RunStatus,
-  StorageError,
+  type StoreCapabilities,
+  type StoreDriver,
   type TerminalJobState,
+  type WakeEvent,
+  type WakeSubscription,
 } from '@again/storage';
 import { compareIds } from './compare-ids.js';
 import { DueHeap } from './due-heap.js';
-import { cloneJsonObject, copyJsonObject } from './json.js';
 import { type MemoryStorageOptions, resolveMemoryStorageOptions } from './options.js';
 
 /** A ledger entry as kept in memory (mutable). */
@@ -48,13 +49,13 @@ interface StoredRun {
   readonly startedAt: number | null;
   finishedAt: number | null;
   reason: string | null;
-  result: JsonObject | null;
+  result: string | null;
 }
 
 /** A job as kept in memory (mutable), with its ledger. */
 interface StoredJob {
   readonly id: string;
-  readonly spec: JsonObject;
+  readonly spec: string;
   state: JobState;
   nextRunAt: number | null;
   fence: number;
@@ -64,10 +65,7 @@ interface StoredJob {
   activeRuns: number;
   readonly createdAt: number;
   updatedAt: number;
-  /**
-   * The last finished entry (it outlives the entry's pruning). Finished entries never change
-   * again, so the entry itself is kept; readers get copies.
-   */
+  /** The last finished entry (it outlives the entry's pruning; finished entries never change). */
   lastRun: StoredRun | null;
   /** The job's entries in ascending sequence (bounded by the history limit plus running ones). */
   ledger: StoredRun[];
@@ -79,7 +77,13 @@ interface StoredJob {
   heapIndex: number;
 }
 
-function copyRun(run: StoredRun | RunRecord): RunRecord {
+const CAPABILITIES: StoreCapabilities = Object.freeze({
+  shared: false,
+  notifies: true,
+  clock: false,
+});
+
+function runRow(run: StoredRun): RunRow {
   return {
     jobId: run.jobId,
     scheduledAt: run.scheduledAt,
@@ -92,14 +96,14 @@ function copyRun(run: StoredRun | RunRecord): RunRecord {
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     reason: run.reason,
-    result: run.result === null ? null : cloneJsonObject(run.result),
+    result: run.result,
   };
 }
 
-function copyJob(job: StoredJob): JobRecord {
+function jobRow(job: StoredJob): JobRow {
   return {
     id: job.id,
-    spec: cloneJsonObject(job.spec),
+    spec: job.spec,
     state: job.state,
     nextRunAt: job.nextRunAt,
     fence: job.fence,
@@ -109,12 +113,8 @@ function copyJob(job: StoredJob): JobRecord {
     activeRuns: job.activeRuns,
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
-    lastRun: job.lastRun === null ? null : copyRun(job.lastRun),
+    lastRun: job.lastRun === null ? null : runRow(job.lastRun),
   };
-}
-
-function positive(value: number | undefined): number | undefined {
-  return value !== undefined && value > 0 ? value : undefined;
 }
 
 function byStartedAt(a: StoredRun, b: StoredRun): number {
@@ -133,8 +133,9 @@ function byLeaseUntil(a: StoredRun, b: StoredRun): number {
   );
 }
 
-/** The in-memory store. Not exported: users get it from {@link createMemoryStorage}. */
-class MemoryJobStore implements JobStore {
+/** The in-memory driver. Not exported: users get the store from {@link createMemoryStorage}. */
+class MemoryDriver implements StoreDriver {
+  readonly capabilities: StoreCapabilities = CAPABILITIES;
   readonly #historyLimit: number;
   readonly #jobs = new Map<string, StoredJob>();
   /** Every ledger entry by occurrence id. */
@@ -145,24 +146,26 @@ class MemoryJobStore implements JobStore {
   readonly #due = new DueHeap<StoredJob>();
   /** How many jobs are in each state (so `countJobs` is O(1) per state). */
   readonly #stateCounts = new Map<JobState, number>();
+  readonly #listeners = new Set<(wake: WakeEvent) => void>();
   /** Every id in byte-wise order, rebuilt lazily after ids are added or deleted. */
   #sortedIds: string[] | null = [];
-  #closed = false;
 
   constructor(historyLimit: number) {
     this.#historyLimit = historyLimit;
   }
 
-  async createJob(input: NewJob): Promise<JobRecord> {
-    this.#open('createJob');
-    if (typeof input?.id !== 'string' || input.id === '') {
-      throw invalid('createJob', 'id must be a non-empty string');
-    }
-    if (input.nextRunAt !== null && !Number.isFinite(input.nextRunAt)) {
-      throw invalid('createJob', 'nextRunAt must be a finite number or null');
-    }
-    if (!Number.isFinite(input.now)) throw invalid('createJob', 'now must be a finite number');
-    const spec = copyJsonObject(input.spec, 'createJob', 'spec');
+  async subscribe(listener: (wake: WakeEvent) => void): Promise<WakeSubscription> {
+    // Each subscription is its own entry, even for the same function.
+    const entry = (wake: WakeEvent): void => listener(wake);
+    this.#listeners.add(entry);
+    return {
+      close: async () => {
+        this.#listeners.delete(entry);
+      },
+    };
+  }
+
+  async createJob(input: DriverNewJob): Promise<JobRow> {
     const existing = this.#jobs.get(input.id);
     if (existing !== undefined && !isTerminalState(existing.state)) {
       throw new JobExistsError(input.id);
@@ -176,11 +179,11 @@ class MemoryJobStore implements JobStore {
     }
     const job: StoredJob = {
       id: input.id,
-      spec,
+      spec: input.spec,
       state: input.nextRunAt === null ? 'completed' : 'scheduled',
       nextRunAt: input.nextRunAt,
-      // The fence carries on across incarnations so that old leases never match new runs.
-      fence: existing?.fence ?? 0,
+      // A new incarnation's fence is above every fence of the old one: no old lease matches.
+      fence: existing === undefined ? 0 : existing.fence + 1,
       sequence: 0,
       started: 0,
       runs: 0,
@@ -196,40 +199,39 @@ class MemoryJobStore implements JobStore {
     this.#jobs.set(job.id, job);
     this.#countState(job.state, 1);
     this.#reindex(job);
-    return copyJob(job);
+    if (job.nextRunAt !== null) this.#notify({ jobId: job.id, at: job.nextRunAt });
+    return jobRow(job);
   }
 
-  async getJob(id: string): Promise<JobRecord | undefined> {
-    this.#open('getJob');
+  async getJob(id: string): Promise<JobRow | undefined> {
     const job = this.#jobs.get(id);
-    return job === undefined ? undefined : copyJob(job);
+    return job === undefined ? undefined : jobRow(job);
   }
 
-  async queryJobs(query: JobQuery = {}): Promise<JobRecord[]> {
-    this.#open('queryJobs');
-    const ids = query.ids !== undefined && query.ids.length > 0 ? new Set(query.ids) : undefined;
+  async queryJobs(query: {
+    ids: readonly string[];
+    states: readonly JobState[];
+    offset: number;
+    limit: number | undefined;
+  }): Promise<JobRow[]> {
+    const ids = query.ids.length > 0 ? new Set(query.ids) : undefined;
     const jobs = this.#filtered(query.states).filter((job) => ids === undefined || ids.has(job.id));
-    const offset = Math.floor(Math.max(query.offset ?? 0, 0));
-    const limit = positiveCount(query.limit);
-    const page = jobs.slice(offset, limit === undefined ? undefined : offset + limit);
-    return page.map(copyJob);
+    const end = query.limit === undefined ? undefined : query.offset + query.limit;
+    return jobs.slice(query.offset, end).map(jobRow);
   }
 
-  async countJobs(states?: readonly JobState[]): Promise<number> {
-    this.#open('countJobs');
-    if (states === undefined || states.length === 0) return this.#jobs.size;
+  async countJobs(states: readonly JobState[]): Promise<number> {
+    if (states.length === 0) return this.#jobs.size;
     let count = 0;
-    for (const state of new Set(states)) count += this.#stateCounts.get(state) ?? 0;
+    for (const state of states) count += this.#stateCounts.get(state) ?? 0;
     return count;
   }
 
-  async jobIds(states?: readonly JobState[]): Promise<string[]> {
-    this.#open('jobIds');
+  async jobIds(states: readonly JobState[]): Promise<string[]> {
     return this.#filtered(states).map((job) => job.id);
   }
 
-  async endJob(id: string, state: TerminalJobState, now: number): Promise<JobRecord | undefined> {
-    this.#open('endJob');
+  async endJob(id: string, state: TerminalJobState, now: number): Promise<JobRow | undefined> {
     const job = this.#jobs.get(id);
     if (job === undefined) return undefined;
     if (!isTerminalState(job.state)) {
@@ -241,46 +243,65 @@ class MemoryJobStore implements JobStore {
       this.#setState(job, 'removed');
       job.updatedAt = now;
     }
-    return copyJob(job);
-  }
-
-  async dueJobs(now: number, limit: number): Promise<JobRecord[]> {
-    this.#open('dueJobs');
-    const due: JobRecord[] = [];
-    if (!(limit > 0)) return due;
-    for (const job of this.#due.ascending()) {
-      if (job.dueAt > now) break;
-      due.push(copyJob(job));
-      if (due.length >= limit) break;
-    }
-    return due;
+    return jobRow(job);
   }
 
   async nextDueAt(): Promise<number | null> {
-    this.#open('nextDueAt');
     return this.#due.peek()?.dueAt ?? null;
   }
 
-  async claimOccurrence(claim: OccurrenceClaim): Promise<ClaimResult | null> {
-    this.#open('claimOccurrence');
-    const job = this.#jobs.get(claim.jobId);
-    if (
-      job === undefined ||
-      isTerminalState(job.state) ||
-      job.nextRunAt !== claim.expectedNextRunAt
-    ) {
-      return null;
+  async claimDue(claim: DriverDueClaim): Promise<DriverDueClaimResult> {
+    const { now } = claim;
+    const selected: StoredJob[] = [];
+    for (const job of this.#due.ascending()) {
+      if (job.dueAt > now || selected.length >= claim.limit) break;
+      selected.push(job);
     }
-    const skipped = claim.skipped ?? [];
-    const entries =
-      claim.run === undefined
-        ? skipped
-        : skipped.length === 0
-          ? [claim.run]
-          : [...skipped, claim.run];
-    if (!this.#allNew(job, entries)) return null;
+    // Plan every job before writing anything: a planner that throws leaves the store untouched.
+    const plans = selected.map((job) =>
+      claim.plan(
+        {
+          id: job.id,
+          createdAt: job.createdAt,
+          nextRunAt: job.dueAt,
+          started: job.started,
+          activeRuns: job.activeRuns,
+          spec: job.spec,
+        },
+        now,
+      ),
+    );
+    const runs: Array<DriverDueClaimResult['runs'][number]> = [];
+    const conflicts: string[] = [];
+    for (const [index, job] of selected.entries()) {
+      const plan = plans[index] as DuePlan | null;
+      if (plan === null) continue;
+      if (!this.#allNew(job, plan)) {
+        conflicts.push(job.id);
+        continue;
+      }
+      const run = this.#apply(job, plan, claim);
+      if (run !== null) {
+        runs.push({
+          jobId: job.id,
+          createdAt: job.createdAt,
+          scheduledAt: run.scheduledAt,
+          occurrenceId: run.occurrenceId,
+          sequence: run.sequence,
+          fence: run.fence,
+          startedAt: now,
+          leaseUntil: run.leaseUntil as number,
+        });
+      }
+    }
+    return { now, examined: selected.length, runs, conflicts };
+  }
+
+  /** Writes one job's step; returns the run it started, if any. */
+  #apply(job: StoredJob, plan: DuePlan, claim: DriverDueClaim): StoredRun | null {
+    const { now } = claim;
     job.fence++;
-    for (const entry of skipped) {
+    for (const entry of plan.skipped) {
       this.#append(job, {
         jobId: job.id,
         scheduledAt: entry.scheduledAt,
@@ -291,23 +312,23 @@ class MemoryJobStore implements JobStore {
         owner: null,
         leaseUntil: null,
         startedAt: null,
-        finishedAt: claim.now,
+        finishedAt: now,
         reason: entry.reason,
         result: null,
       });
     }
     let run: StoredRun | null = null;
-    if (claim.run !== undefined) {
+    if (plan.run !== null) {
       run = {
         jobId: job.id,
-        scheduledAt: claim.run.scheduledAt,
-        occurrenceId: claim.run.occurrenceId,
+        scheduledAt: plan.run.scheduledAt,
+        occurrenceId: plan.run.occurrenceId,
         sequence: ++job.sequence,
         fence: job.fence,
         status: 'running',
-        owner: claim.run.owner,
-        leaseUntil: claim.run.leaseUntil,
-        startedAt: claim.now,
+        owner: claim.owner,
+        leaseUntil: now + claim.leaseDuration,
+        startedAt: now,
         finishedAt: null,
         reason: null,
         result: null,
@@ -317,35 +338,53 @@ class MemoryJobStore implements JobStore {
       job.started++;
       job.activeRuns++;
     }
-    job.nextRunAt = claim.nextRunAt;
-    job.updatedAt = claim.now;
+    job.nextRunAt = plan.nextRunAt;
+    job.updatedAt = now;
     this.#setState(job, this.#liveState(job));
-    this.#trim(job, claim.historyLimit);
+    if (plan.skipped.length > 0) this.#trimTo(job, claim.historyLimit ?? this.#historyLimit);
     this.#reindex(job);
-    return { job: copyJob(job), run: run === null ? null : copyRun(run) };
+    return run;
   }
 
-  async renewLease(lease: RunLease, leaseUntil: number): Promise<boolean> {
-    this.#open('renewLease');
-    const run = this.#leased(lease);
-    if (run === undefined) return false;
-    run.leaseUntil = leaseUntil;
-    return true;
+  async renewLeases(renewal: LeaseRenewalRequest): Promise<LeaseRenewal> {
+    const leaseUntil = renewal.now + renewal.leaseDuration;
+    const lost: Array<LeaseRenewal['lost'][number]> = [];
+    for (const lease of renewal.leases) {
+      const run = this.#runs.get(lease.occurrenceId);
+      if (run === undefined || run.status !== 'running') {
+        lost.push({ occurrenceId: lease.occurrenceId, reason: 'gone' });
+      } else if (run.owner !== renewal.owner || run.fence !== lease.fence) {
+        lost.push({ occurrenceId: lease.occurrenceId, reason: 'taken-over' });
+      } else {
+        run.leaseUntil = leaseUntil;
+        const state = this.#jobs.get(run.jobId)?.state;
+        if (state === 'removed' || state === 'canceled') {
+          lost.push({ occurrenceId: lease.occurrenceId, reason: state });
+        }
+      }
+    }
+    return { now: renewal.now, leaseUntil, lost };
   }
 
-  async completeRun(completion: RunCompletion): Promise<boolean> {
-    this.#open('completeRun');
-    const run = this.#leased(completion);
-    if (run === undefined) return false;
-    const result =
-      completion.result === null
-        ? null
-        : copyJsonObject(completion.result, 'completeRun', 'result');
+  async completeRuns(completions: readonly DriverCompletion[]): Promise<boolean[]> {
+    return completions.map((completion) => this.#complete(completion));
+  }
+
+  #complete(completion: DriverCompletion): boolean {
+    const run = this.#runs.get(completion.occurrenceId);
+    if (
+      run === undefined ||
+      run.status !== 'running' ||
+      run.owner !== completion.owner ||
+      run.fence !== completion.fence
+    ) {
+      return false;
+    }
     const job = this.#jobs.get(run.jobId) as StoredJob;
     run.status = completion.status;
     run.finishedAt = completion.finishedAt;
-    run.result = result;
-    run.reason = completion.reason ?? null;
+    run.result = completion.result;
+    run.reason = completion.reason;
     run.leaseUntil = null;
     this.#running.delete(run);
     job.finished++;
@@ -354,15 +393,16 @@ class MemoryJobStore implements JobStore {
     job.lastRun = run;
     job.updatedAt = Math.max(job.updatedAt, completion.finishedAt);
     if (!isTerminalState(job.state)) this.#setState(job, this.#liveState(job));
-    this.#trim(job, completion.historyLimit);
+    this.#trimTo(job, completion.historyLimit ?? this.#historyLimit);
     return true;
   }
 
-  async claimExpiredRuns(
-    claim: ExpiredRunsClaim,
-  ): Promise<Array<{ job: JobRecord; run: RunRecord }>> {
-    this.#open('claimExpiredRuns');
-    if (!(claim.limit > 0)) return [];
+  async claimExpiredRuns(claim: {
+    owner: string;
+    now: number;
+    leaseDuration: number;
+    limit: number;
+  }): Promise<DriverTakenOverRun[]> {
     const expired: StoredRun[] = [];
     for (const run of this.#running) {
       if (run.leaseUntil !== null && run.leaseUntil < claim.now) expired.push(run);
@@ -370,49 +410,47 @@ class MemoryJobStore implements JobStore {
     expired.sort(byLeaseUntil);
     return expired.slice(0, claim.limit).map((run) => {
       const job = this.#jobs.get(run.jobId) as StoredJob;
+      const previousOwner = run.owner as string;
       job.fence++;
       job.updatedAt = Math.max(job.updatedAt, claim.now);
       run.fence = job.fence;
       run.owner = claim.owner;
-      run.leaseUntil = claim.leaseUntil;
-      return { job: copyJob(job), run: copyRun(run) };
+      run.leaseUntil = claim.now + claim.leaseDuration;
+      return { job: jobRow(job), run: runRow(run), previousOwner };
     });
   }
 
-  async getRun(occurrenceId: string): Promise<RunRecord | undefined> {
-    this.#open('getRun');
+  async getRun(occurrenceId: string): Promise<RunRow | undefined> {
     const run = this.#runs.get(occurrenceId);
-    return run === undefined ? undefined : copyRun(run);
+    return run === undefined ? undefined : runRow(run);
   }
 
-  async history(jobId: string, query: HistoryQuery = {}): Promise<RunRecord[] | undefined> {
-    this.#open('history');
+  async history(
+    jobId: string,
+    query: { fromSequence: number | undefined; limit: number | undefined },
+  ): Promise<RunRow[] | undefined> {
     const job = this.#jobs.get(jobId);
     if (job === undefined) return undefined;
-    const from = positive(query.fromSequence);
-    let entries = job.ledger.filter(
-      (run) => run.status !== 'running' && (from === undefined || run.sequence >= from),
-    );
-    const limit = positiveCount(query.limit);
-    if (limit !== undefined) entries = entries.slice(-limit);
-    return entries.map(copyRun);
+    const from = query.fromSequence ?? 0;
+    let entries = job.ledger.filter((run) => run.status !== 'running' && run.sequence >= from);
+    if (query.limit !== undefined) entries = entries.slice(-query.limit);
+    return entries.map(runRow);
   }
 
-  async runningRuns(jobId?: string): Promise<RunRecord[]> {
-    this.#open('runningRuns');
+  async runningRuns(jobId: string | undefined): Promise<RunRow[]> {
     const runs =
       jobId === undefined
         ? [...this.#running]
         : (this.#jobs.get(jobId)?.ledger.filter((run) => run.status === 'running') ?? []);
-    return runs.sort(byStartedAt).map(copyRun);
+    return runs.sort(byStartedAt).map(runRow);
   }
 
-  async pruneHistory(retention: HistoryRetention): Promise<number> {
-    this.#open('pruneHistory');
-    const maxAge = positive(retention.maxAge);
-    const maxRows = positiveCount(retention.maxRowsPerJob);
-    if (maxAge === undefined && maxRows === undefined) return 0;
-    const cutoff = maxAge === undefined ? undefined : retention.now - maxAge;
+  async pruneHistory(retention: {
+    maxAge: number | undefined;
+    maxRowsPerJob: number | undefined;
+    now: number;
+  }): Promise<number> {
+    const cutoff = retention.maxAge === undefined ? undefined : retention.now - retention.maxAge;
     let deleted = 0;
     for (const job of this.#jobs.values()) {
       if (cutoff !== undefined) {
@@ -425,13 +463,12 @@ class MemoryJobStore implements JobStore {
         });
         deleted += before - job.ledger.length;
       }
-      if (maxRows !== undefined) deleted += this.#trimTo(job, maxRows);
+      if (retention.maxRowsPerJob !== undefined) deleted += this.#trimTo(job, retention.maxRowsPerJob);
     }
     return deleted;
   }
 
-  async pruneJobs(retention: JobRetention): Promise<number> {
-    this.#open('pruneJobs');
+  async pruneJobs(retention: { finishedBefore: number }): Promise<number> {
     let deleted = 0;
     for (const job of [...this.#jobs.values()]) {
       if (
@@ -451,31 +488,22 @@ class MemoryJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
     this.#jobs.clear();
     this.#runs.clear();
     this.#running.clear();
     this.#due.clear();
     this.#stateCounts.clear();
+    this.#listeners.clear();
     this.#sortedIds = [];
   }
 
-  #open(operation: string): void {
-    if (this.#closed) {
-      throw new StorageError(operation, 'the store is closed', { code: 'ERR_STORAGE_CLOSED' });
-    }
-  }
-
-  /** The running entry this lease holds, if it still holds it. */
-  #leased(lease: RunLease): StoredRun | undefined {
-    const run = this.#runs.get(lease.occurrenceId);
-    return run !== undefined &&
-      run.status === 'running' &&
-      run.owner === lease.owner &&
-      run.fence === lease.fence
-      ? run
-      : undefined;
+  /** Tells the listeners after the current call has returned (never from inside it). */
+  #notify(wake: WakeEvent): void {
+    if (this.#listeners.size === 0) return;
+    const listeners = [...this.#listeners];
+    queueMicrotask(() => {
+      for (const listener of listeners) listener(wake);
+    });
   }
 
   #setState(job: StoredJob, state: JobState): void {
@@ -496,9 +524,9 @@ class MemoryJobStore implements JobStore {
   }
 
   /** Jobs in byte-wise id order, optionally only those in `states`. */
-  #filtered(states: readonly JobState[] | undefined): StoredJob[] {
+  #filtered(states: readonly JobState[]): StoredJob[] {
     if (this.#sortedIds === null) this.#sortedIds = [...this.#jobs.keys()].sort(compareIds);
-    const wanted = states !== undefined && states.length > 0 ? new Set(states) : undefined;
+    const wanted = states.length > 0 ? new Set(states) : undefined;
     const jobs: StoredJob[] = [];
     for (const id of this.#sortedIds) {
       const job = this.#jobs.get(id) as StoredJob;
@@ -508,26 +536,14 @@ class MemoryJobStore implements JobStore {
   }
 
   /**
-   * Whether none of `entries` repeats a `(jobId, scheduledAt)` or an occurrence id of the ledger,
-   * or one another. The job's ledger is short (history limit plus running entries): a scan is fine.
+   * Whether no entry of `plan` repeats an occurrence id of the store or a scheduled time of the
+   * job's ledger (the plan itself was checked for repeats). The ledger is short: a scan is fine.
    */
-  #allNew(
-    job: StoredJob,
-    entries: ReadonlyArray<{ scheduledAt: number; occurrenceId: string }>,
-  ): boolean {
-    for (let index = 0; index < entries.length; index++) {
-      const entry = entries[index] as { scheduledAt: number; occurrenceId: string };
+  #allNew(job: StoredJob, plan: DuePlan): boolean {
+    const entries = plan.run === null ? plan.skipped : [...plan.skipped, plan.run];
+    for (const entry of entries) {
       if (this.#runs.has(entry.occurrenceId)) return false;
       for (const run of job.ledger) if (run.scheduledAt === entry.scheduledAt) return false;
-      for (let other = 0; other < index; other++) {
-        const earlier = entries[other];
-        if (
-          earlier?.scheduledAt === entry.scheduledAt ||
-          earlier?.occurrenceId === entry.occurrenceId
-        ) {
-          return false;
-        }
-      }
     }
     return true;
   }
@@ -551,11 +567,6 @@ class MemoryJobStore implements JobStore {
   #dropLedger(job: StoredJob): void {
     for (const run of job.ledger) this.#forget(job, run);
     job.ledger = [];
-  }
-
-  /** Applies a call's history limit, or the store's default. */
-  #trim(job: StoredJob, historyLimit: number | undefined): void {
-    this.#trimTo(job, positiveCount(historyLimit) ?? this.#historyLimit);
   }
 
   /** Keeps the newest `limit` finished entries; running entries always stay. Returns the deleted count. */
@@ -585,31 +596,29 @@ class MemoryJobStore implements JobStore {
   }
 }
 
-function invalid(operation: string, message: string): StorageError {
-  return new StorageError(operation, message, { code: 'ERR_STORAGE_INVALID_ARGUMENT' });
-}
-
 /**
  * Creates an in-memory {@link JobStore}: the reference implementation of the `@again/storage`
  * contract, for tests, development and single-process schedulers whose jobs need not survive a
- * restart. Every call is atomic, every returned object is a fresh copy, and specs and results must
- * be JSON (exactly what a SQL store would keep). Due times are indexed in a binary heap, so
- * `dueJobs` and `nextDueAt` stay fast with hundreds of thousands of jobs.
+ * restart. Every call is atomic, every returned object is a fresh copy, and specs and results are
+ * kept as JSON text, exactly what a SQL store would keep. Due times are indexed in a binary heap,
+ * so claims and `nextDueAt` stay fast with hundreds of thousands of jobs.
+ *
+ * Its capabilities: not shared across processes (schedulers need not poll it), notifies (several
+ * schedulers in one process on one store wake each other), keeps no clock of its own.
  *
  * @param options - `historyLimit`, the default number of finished entries kept per job
  * @returns a store; `close()` drops its data
- * @throws {@link StorageError} with code `ERR_STORAGE_INVALID_ARGUMENT` when `options` is invalid
+ * @throws StorageError with code `ERR_STORAGE_INVALID_ARGUMENT` when `options` is invalid
  * @example
  * ```ts
  * import { createMemoryStorage } from '@again/storage-memory';
  *
  * const store = createMemoryStorage();
  * await store.createJob({ id: 'report', spec: { url: 'https://example.com' }, nextRunAt: 1000, now: 0 });
- * const [due] = await store.dueJobs(1000, 10);
- * console.log(due?.id); // 'report'
+ * console.log(await store.nextDueAt()); // 1000
  * ```
  */
 export function createMemoryStorage(options?: MemoryStorageOptions): JobStore {
   const resolved = resolveMemoryStorageOptions(options);
-  return new MemoryJobStore(resolved.historyLimit);
+  return createJobStore(new MemoryDriver(resolved.historyLimit));
 }

@@ -1,7 +1,24 @@
-export { positiveCount } from './counts.js';
+export { STORAGE_LIMITS } from './checks.js';
+export type {
+  DriverCompletion,
+  DriverDueClaim,
+  DriverDueClaimResult,
+  DriverNewJob,
+  DriverTakenOverRun,
+  DueRow,
+  JobRow,
+  RunRow,
+  StoreDriver,
+} from './driver.js';
 export { JobExistsError, StorageError, type StorageErrorCode } from './errors.js';
+export { jsonObjectText, parseJsonObject } from './json.js';
+export { createJobStore } from './store.js';
 export {
-  type ClaimResult,
+  type ClaimedRun,
+  type DueClaim,
+  type DueClaimResult,
+  type DueJob,
+  type DuePlan,
   type ExpiredRunsClaim,
   type FinishedRunStatus,
   type HistoryQuery,
@@ -15,13 +32,19 @@ export {
   type JobStore,
   type JsonObject,
   type JsonValue,
+  type LeaseRenewal,
+  type LeaseRenewalRequest,
+  type LostLeaseReason,
   type NewJob,
-  type OccurrenceClaim,
   type RunCompletion,
   type RunLease,
   type RunRecord,
   type RunStatus,
   type SkippedOccurrence,
+  type StoreCapabilities,
+  type TakenOverRun,
   TERMINAL_JOB_STATES,
   type TerminalJobState,
+  type WakeEvent,
+  type WakeSubscription,
 } from './types.js';

@@ -2,18 +2,18 @@
  * The storage contracts of the @again scheduler.
  *
  * A store keeps two things:
- * - **jobs**: one row per job id: the job definition (`spec`, opaque JSON owned by the scheduler),
- *   its state, the time of its next occurrence, a fencing counter and run counters;
+ * - **jobs**: one row per job id: the job definition (`spec`, JSON owned by the scheduler), its
+ *   state, the time of its next occurrence, a fencing counter and run counters;
  * - **the run ledger**: one entry per occurrence, unique per `(jobId, scheduledAt)`, holding the
  *   lease of a running occurrence and, once finished, its result. Finished entries are the job's
  *   history.
  *
- * Storage never interprets schedules: the scheduler computes occurrence times and asks the store to
- * move a job from one occurrence to the next with a compare-and-set on `nextRunAt`
- * ({@link JobStore.claimOccurrence}). That single atomic step is what makes several scheduler
- * instances safe on one shared store.
+ * Storage never interprets schedules: the scheduler hands a pure planning function to
+ * {@link JobStore.claimDue}, which the store calls inside one transaction for a batch of due jobs.
+ * That transaction is what makes several scheduler instances safe on one shared store.
  *
- * All times are milliseconds since the Unix epoch, taken from the scheduler's clock.
+ * All times are milliseconds since the Unix epoch, from the scheduler's clock, or the store's own
+ * when it declares `capabilities.clock`.
  *
  * @module
  */
@@ -218,6 +218,66 @@ export interface RunRecord {
 }
 
 /**
+ * What a store can do, declared by its adapter. The scheduler picks its polling and wake-up
+ * defaults from it.
+ *
+ * @example
+ * ```ts
+ * if (store.capabilities.shared && !store.capabilities.notifies) console.log('poll every second');
+ * ```
+ */
+export interface StoreCapabilities {
+  /**
+   * Other processes can open the same data (a SQLite file, a PostgreSQL database): work may appear
+   * that this process did not write, and instances may die holding leases, so the scheduler polls
+   * and takes expired leases over.
+   */
+  readonly shared: boolean;
+  /**
+   * The store tells {@link JobStore.subscribe} listeners when a job is created with a due time, so
+   * instances wake at once instead of at their next poll. `subscribe` exists exactly when this is
+   * `true`.
+   */
+  readonly notifies: boolean;
+  /**
+   * The store keeps time itself (for example the database clock): it ignores the `now` of
+   * {@link DueClaim}, {@link LeaseRenewalRequest} and {@link ExpiredRunsClaim}, decides what is due
+   * and when a lease expires by its own clock, and returns the time it used. Instance clocks then
+   * never decide whether a lease has expired.
+   */
+  readonly clock: boolean;
+}
+
+/**
+ * A wake-up sent to {@link JobStore.subscribe} listeners.
+ *
+ * @example
+ * ```ts
+ * const wake: WakeEvent = { jobId: 'report', at: Date.now() };
+ * ```
+ */
+export interface WakeEvent {
+  /** The job that became due sooner (created, or changed). */
+  readonly jobId: string;
+  /** Its new due time, or `null` when it is not due at all any more. */
+  readonly at: number | null;
+}
+
+/**
+ * A wake subscription; close it to stop listening.
+ *
+ * @example
+ * ```ts
+ * const subscription: WakeSubscription = await store.subscribe!((wake) => console.log(wake.jobId));
+ * await subscription.close();
+ * ```
+ */
+export interface WakeSubscription {
+  /** Stops the listener. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
  * A job to create.
  *
  * @example
@@ -227,9 +287,9 @@ export interface RunRecord {
  * ```
  */
 export interface NewJob {
-  /** The job id. */
+  /** The job id (see {@link JobStore} for what an id may be). */
   readonly id: string;
-  /** The job definition (serialisable). */
+  /** The job definition: a JSON object, kept exactly as given. */
   readonly spec: JsonObject;
   /** When the first occurrence is due, or `null` when it has none (it completes at once). */
   readonly nextRunAt: number | null;
@@ -255,70 +315,153 @@ export interface SkippedOccurrence {
 }
 
 /**
- * One atomic step from a job's current occurrence to its next one.
+ * A due job as the planner of a {@link DueClaim} sees it: only what planning needs.
  *
- * The store applies it only if the job is not terminal and its `nextRunAt` still equals
- * `expectedNextRunAt` (compare-and-set); otherwise another instance got there first and the store
- * returns `null` and writes nothing. It also returns `null` and writes nothing when an entry it would
- * write repeats a `(jobId, scheduledAt)` or an `occurrenceId` already in the ledger (that occurrence
- * was already handled).
- *
- * A successful step bumps the job's `fence`, writes the skipped entries then the run (each gets the
- * next `sequence`), counts the run in `started` and `activeRuns`, sets `nextRunAt`, and leaves the
- * job `running` when a run is active. When `nextRunAt` is `null` and no run is active afterwards the
- * job is `completed` at once.
+ * `spec` is parsed when it is first read, so a planner that caches definitions by
+ * `(id, createdAt)` never pays for it. Reading it throws a `StorageError` with code
+ * `ERR_STORAGE_CORRUPT` when the stored definition is not readable JSON.
  *
  * @example
  * ```ts
- * const claim: OccurrenceClaim = {
- *   jobId: job.id,
- *   expectedNextRunAt: job.nextRunAt,
- *   nextRunAt: job.nextRunAt + 60_000,
- *   run: { scheduledAt: job.nextRunAt, occurrenceId: `${job.id}@${job.nextRunAt}`, owner: 'instance-a', leaseUntil: now + 30_000 },
- *   now,
- * };
- * const won = await store.claimOccurrence(claim); // null: another instance claimed it first
+ * const plan = (job: DueJob): DuePlan => ({ run: null, skipped: [], nextRunAt: job.nextRunAt + 60_000 });
  * ```
  */
-export interface OccurrenceClaim {
+export interface DueJob {
   /** The job id. */
-  readonly jobId: string;
-  /** The `nextRunAt` the caller read; the claim applies only if it is still the job's value. */
-  readonly expectedNextRunAt: number;
-  /** The job's next occurrence after this step, or `null` when the schedule is exhausted. */
-  readonly nextRunAt: number | null;
-  /** The occurrence to start now, if any: a `running` ledger entry leased to `owner`. */
-  readonly run?: {
-    readonly scheduledAt: number;
-    readonly occurrenceId: string;
-    readonly owner: string;
-    readonly leaseUntil: number;
-  };
-  /** Occurrences to record as `skipped` (in scheduled-time order, before `run`). */
-  readonly skipped?: readonly SkippedOccurrence[];
-  /** The time of the step. */
-  readonly now: number;
-  /**
-   * The per-job history limit to apply to finished entries after writing skipped ones. Absent, zero
-   * or negative: the store's default (20 unless the adapter is configured otherwise).
-   */
-  readonly historyLimit?: number;
+  readonly id: string;
+  /** When this incarnation of the id was created. */
+  readonly createdAt: number;
+  /** The due occurrence (`nextRunAt <= now`). */
+  readonly nextRunAt: number;
+  /** Occurrences started so far (for a maximum number of runs). */
+  readonly started: number;
+  /** Runs in flight (for an overlap policy). */
+  readonly activeRuns: number;
+  /** The job definition, parsed on first read. */
+  readonly spec: JsonObject;
 }
 
 /**
- * What a successful claim returns.
+ * What a claim does with one due job: the step from its current occurrence to its next one.
+ *
+ * `run` starts that occurrence, leased to the claim's owner; `skipped` are written as `skipped`
+ * ledger entries first (in order); the job's `nextRunAt` becomes `nextRunAt`. No two entries of one
+ * plan may share a `scheduledAt` or an `occurrenceId` (the claim is refused as an invalid argument
+ * and writes nothing).
  *
  * @example
  * ```ts
- * const result: ClaimResult | null = await store.claimOccurrence(claim);
- * if (result?.run) await send(result.run.occurrenceId);
+ * const plan: DuePlan = {
+ *   run: { scheduledAt: t, occurrenceId: `job-1@${t}` },
+ *   skipped: [],
+ *   nextRunAt: t + 60_000,
+ * };
  * ```
  */
-export interface ClaimResult {
-  /** The job after the step. */
-  readonly job: JobRecord;
-  /** The started ledger entry, when the claim started one. */
-  readonly run: RunRecord | null;
+export interface DuePlan {
+  /** The occurrence to start now, or `null`. */
+  readonly run: { readonly scheduledAt: number; readonly occurrenceId: string } | null;
+  /** Occurrences to record as `skipped`, oldest first. */
+  readonly skipped: readonly SkippedOccurrence[];
+  /** The job's next occurrence after this step (it may still be due), or `null` when none. */
+  readonly nextRunAt: number | null;
+}
+
+/**
+ * A batched claim: up to `limit` due jobs, each moved one step by `plan`, in one store
+ * transaction.
+ *
+ * The store picks non-terminal jobs whose `nextRunAt <= now`, earliest first (ties by id), that no
+ * concurrent claim holds (a shared store skips jobs another instance is claiming right now, it
+ * never waits for them). For each it calls `plan(job, now)`, synchronously, inside the
+ * transaction; `plan` must be a pure function of its arguments. A `null` plan leaves that job as
+ * it is. Then it applies every plan: each job's `fence` moves on, its skipped entries and its run
+ * are written (each with the next `sequence`), the run counts in `started` and `activeRuns`, and
+ * `nextRunAt` and the state follow (`running` while a run is active; `completed` when `nextRunAt`
+ * is `null` and nothing runs). When `plan` throws, the whole claim writes nothing and rejects.
+ *
+ * @example
+ * ```ts
+ * const result = await store.claimDue({
+ *   owner: 'instance-a',
+ *   now: Date.now(),
+ *   limit: 100,
+ *   leaseDuration: 30_000,
+ *   plan: (job) => ({
+ *     run: { scheduledAt: job.nextRunAt, occurrenceId: `${job.id}@${job.nextRunAt}` },
+ *     skipped: [],
+ *     nextRunAt: job.nextRunAt + 60_000,
+ *   }),
+ * });
+ * for (const run of result.runs) console.log('started', run.occurrenceId);
+ * ```
+ */
+export interface DueClaim {
+  /** The lease owner of the runs started. */
+  readonly owner: string;
+  /** The current time (a store that keeps time itself uses its own). */
+  readonly now: number;
+  /** At most this many jobs are examined (so at most this many runs start): 0 to 10,000. */
+  readonly limit: number;
+  /** Each run's lease lasts this long (ms) from the claim's time: 1 to 2,147,483,647. */
+  readonly leaseDuration: number;
+  /**
+   * The per-job history limit to apply after writing skipped entries; absent or 0: the store's
+   * default (20 unless the adapter is configured otherwise).
+   */
+  readonly historyLimit?: number;
+  /** Decides the step of one due job. Pure and synchronous; `null` leaves the job alone. */
+  readonly plan: (job: DueJob, now: number) => DuePlan | null;
+}
+
+/**
+ * A run started by a claim: the lean projection the scheduler needs to execute it.
+ *
+ * @example
+ * ```ts
+ * const lease: RunLease = { occurrenceId: run.occurrenceId, owner: 'instance-a', fence: run.fence };
+ * ```
+ */
+export interface ClaimedRun {
+  /** The job id. */
+  readonly jobId: string;
+  /** When the job's incarnation was created (with `jobId`, identifies its definition). */
+  readonly createdAt: number;
+  /** The occurrence's scheduled time. */
+  readonly scheduledAt: number;
+  /** The occurrence id. */
+  readonly occurrenceId: string;
+  /** The entry's sequence number within its job. */
+  readonly sequence: number;
+  /** The fence the run is leased under. */
+  readonly fence: number;
+  /** When the run started (the claim's time). */
+  readonly startedAt: number;
+  /** When the lease expires, on the store's clock. */
+  readonly leaseUntil: number;
+}
+
+/**
+ * What {@link JobStore.claimDue} returns.
+ *
+ * @example
+ * ```ts
+ * const { runs, examined, now } = await store.claimDue(claim);
+ * const more = examined === claim.limit; // more due jobs may be waiting
+ * ```
+ */
+export interface DueClaimResult {
+  /** The time the claim used (the store's own when it keeps time). */
+  readonly now: number;
+  /** How many due jobs were examined (planned, including `null` plans and conflicts). */
+  readonly examined: number;
+  /** The runs started, in the order their jobs were examined. */
+  readonly runs: readonly ClaimedRun[];
+  /**
+   * Jobs whose plan repeated an occurrence already in the ledger (same occurrence id, or same job
+   * and scheduled time): nothing was written for them and they stay due.
+   */
+  readonly conflicts: readonly string[];
 }
 
 /**
@@ -327,7 +470,6 @@ export interface ClaimResult {
  * @example
  * ```ts
  * const lease: RunLease = { occurrenceId: run.occurrenceId, owner: 'instance-a', fence: run.fence };
- * if (!(await store.renewLease(lease, now + 30_000))) abortTheRun();
  * ```
  */
 export interface RunLease {
@@ -340,12 +482,67 @@ export interface RunLease {
 }
 
 /**
+ * A batched lease renewal: every lease of one owner, in one store transaction.
+ *
+ * @example
+ * ```ts
+ * const renewal = await store.renewLeases({
+ *   owner: 'instance-a',
+ *   leases: [{ occurrenceId: run.occurrenceId, fence: run.fence }],
+ *   now: Date.now(),
+ *   leaseDuration: 30_000,
+ * });
+ * ```
+ */
+export interface LeaseRenewalRequest {
+  /** The owner of every lease. */
+  readonly owner: string;
+  /** The leases to extend (at most 10,000; no occurrence twice). */
+  readonly leases: ReadonlyArray<{ readonly occurrenceId: string; readonly fence: number }>;
+  /** The current time (a store that keeps time itself uses its own). */
+  readonly now: number;
+  /** Each lease is extended to the renewal's time plus this (ms). */
+  readonly leaseDuration: number;
+}
+
+/**
+ * Why a renewed lease needs its owner's attention.
+ *
+ * - `taken-over`: the entry is `running` under another owner or fence; not renewed;
+ * - `gone`: the entry is no longer `running`, or no longer exists; not renewed;
+ * - `removed` / `canceled`: renewed, but the job was ended that way: abort the run and record it.
+ *
+ * @example
+ * ```ts
+ * const reason: LostLeaseReason = 'taken-over';
+ * ```
+ */
+export type LostLeaseReason = 'taken-over' | 'gone' | 'removed' | 'canceled';
+
+/**
+ * What {@link JobStore.renewLeases} returns.
+ *
+ * @example
+ * ```ts
+ * for (const lost of renewal.lost) abort(lost.occurrenceId, lost.reason);
+ * ```
+ */
+export interface LeaseRenewal {
+  /** The time the renewal used (the store's own when it keeps time). */
+  readonly now: number;
+  /** The new expiry of every renewed lease. */
+  readonly leaseUntil: number;
+  /** The leases that were not renewed, or whose job was removed or canceled. */
+  readonly lost: ReadonlyArray<{ readonly occurrenceId: string; readonly reason: LostLeaseReason }>;
+}
+
+/**
  * The outcome of a run to record.
  *
  * @example
  * ```ts
  * const completion: RunCompletion = { ...lease, status: 'succeeded', finishedAt: now, result: { status: 200 } };
- * await store.completeRun(completion); // false: the lease was taken over, nothing written
+ * const [recorded] = await store.completeRuns([completion]); // false: the lease was taken over
  * ```
  */
 export interface RunCompletion extends RunLease {
@@ -353,13 +550,13 @@ export interface RunCompletion extends RunLease {
   readonly status: Exclude<FinishedRunStatus, 'skipped'>;
   /** When the run finished. */
   readonly finishedAt: number;
-  /** The scheduler's result payload. */
+  /** The scheduler's result payload (a JSON object, kept exactly), or `null`. */
   readonly result: JsonObject | null;
   /** Why it ended this way (for `canceled` and `abandoned`), else omitted. */
   readonly reason?: string;
   /**
-   * Keep at most this many finished entries for the job (the seed's history limit). Absent, zero or
-   * negative: the store's default (20 unless the adapter is configured otherwise).
+   * Keep at most this many finished entries for the job. Absent or 0: the store's default (20
+   * unless the adapter is configured otherwise).
    */
   readonly historyLimit?: number;
 }
@@ -369,18 +566,38 @@ export interface RunCompletion extends RunLease {
  *
  * @example
  * ```ts
- * const orphans = await store.claimExpiredRuns({ owner: 'instance-b', now, leaseUntil: now + 30_000, limit: 100 });
+ * const orphans = await store.claimExpiredRuns({ owner: 'instance-b', now, leaseDuration: 30_000, limit: 100 });
  * ```
  */
 export interface ExpiredRunsClaim {
   /** The new owner. */
   readonly owner: string;
-  /** The current time: leases with `leaseUntil < now` are expired (a lease is valid at `leaseUntil`). */
+  /**
+   * The current time (a store that keeps time itself uses its own): leases with
+   * `leaseUntil < now` are expired (a lease is valid at `leaseUntil`).
+   */
   readonly now: number;
-  /** The new lease expiry. */
-  readonly leaseUntil: number;
-  /** At most this many runs; zero or negative takes none. */
+  /** The new leases last this long (ms) from the claim's time. */
+  readonly leaseDuration: number;
+  /** At most this many runs: 0 to 10,000. */
   readonly limit: number;
+}
+
+/**
+ * A run taken over by {@link JobStore.claimExpiredRuns}.
+ *
+ * @example
+ * ```ts
+ * for (const { job, run, previousOwner } of taken) console.log(run.occurrenceId, 'was', previousOwner);
+ * ```
+ */
+export interface TakenOverRun {
+  /** The run's job after the takeover. */
+  readonly job: JobRecord;
+  /** The run, now leased to the new owner under a new fence. */
+  readonly run: RunRecord;
+  /** The owner whose lease expired. */
+  readonly previousOwner: string;
 }
 
 /**
@@ -396,9 +613,9 @@ export interface JobQuery {
   readonly ids?: readonly string[];
   /** Only these states; empty or absent means all. */
   readonly states?: readonly JobState[];
-  /** Skip this many (negative is treated as 0). */
+  /** Skip this many (an integer; negative is treated as 0). */
   readonly offset?: number;
-  /** At most this many; 0, negative or absent means no limit. */
+  /** At most this many (an integer); 0, negative or absent means no limit. */
   readonly limit?: number;
 }
 
@@ -412,9 +629,9 @@ export interface JobQuery {
  * ```
  */
 export interface HistoryQuery {
-  /** Only entries with `sequence >= fromSequence` (when > 0). */
+  /** Only entries with `sequence >= fromSequence` (an integer; when > 0). */
   readonly fromSequence?: number;
-  /** Only the last `limit` entries (when > 0), still in ascending order. */
+  /** Only the last `limit` entries (an integer; when > 0), still in ascending order. */
   readonly limit?: number;
 }
 
@@ -427,9 +644,9 @@ export interface HistoryQuery {
  * ```
  */
 export interface HistoryRetention {
-  /** Delete finished entries that finished before `now - maxAge` (ms). Absent or <= 0: no age pass. */
+  /** Delete finished entries that finished before `now - maxAge` (ms). Absent or 0: no age pass. */
   readonly maxAge?: number;
-  /** Keep at most this many finished entries per job (the newest). Absent or <= 0: no count pass. */
+  /** Keep at most this many finished entries per job (the newest). Absent or 0: no count pass. */
   readonly maxRowsPerJob?: number;
   /** The current time. */
   readonly now: number;
@@ -444,43 +661,67 @@ export interface HistoryRetention {
  * ```
  */
 export interface JobRetention {
-  /** Delete terminal jobs (and their ledger) with no running entry, last updated before this time. */
+  /** Delete terminal jobs (and their ledgers) with no running entry, last updated before this time. */
   readonly finishedBefore: number;
 }
 
 /**
- * The store the scheduler runs on. Implementations must be safe for concurrent use, return fresh
- * copies, throw {@link StorageError} (with the driver error as `cause`) on failures, and pass the
+ * The store the scheduler runs on. Adapters do not implement it directly: they implement a
+ * {@link StoreDriver} and wrap it with `createJobStore`, which enforces this contract's argument
+ * rules, lifecycle and error wrapping for every adapter alike. Every adapter passes the
  * conformance suite in `@again/storage/conformance`. See `docs/storage-adapters.md`.
+ *
+ * Rules every method follows:
+ * - **Identifiers** (job ids, occurrence ids, owners) and reasons are strings of 1 to 4,096
+ *   well-formed UTF-16 characters without U+0000 (reasons may be empty): a lone surrogate or a NUL
+ *   is refused, never silently replaced;
+ * - **times** are integers from 0 to 8.64e15 (ms since the epoch), counts and limits integers;
+ *   `NaN`, fractions and `Infinity` are refused;
+ * - **specs and results** are JSON objects (plain objects, arrays, strings, finite numbers,
+ *   booleans, `null`; `undefined` properties are dropped) and come back exactly as written, key
+ *   order included; anything else is refused;
+ * - an invalid argument rejects with `StorageError` code `ERR_STORAGE_INVALID_ARGUMENT` and writes
+ *   nothing; a failing database rejects with code `ERR_STORAGE` and the driver's error as
+ *   `cause`; unreadable stored data with `ERR_STORAGE_CORRUPT`;
+ * - every returned object is a fresh copy;
+ * - after `close()`, every call rejects with `ERR_STORAGE_CLOSED`.
  *
  * @example
  * ```ts
  * import type { JobStore } from '@again/storage';
  *
- * async function runDue(store: JobStore, now: number): Promise<void> {
- *   for (const job of await store.dueJobs(now, 100)) {
- *     if (job.nextRunAt === null) continue;
- *     const claimed = await store.claimOccurrence({
- *       jobId: job.id,
- *       expectedNextRunAt: job.nextRunAt,
+ * async function runDue(store: JobStore): Promise<void> {
+ *   const { runs } = await store.claimDue({
+ *     owner: 'me',
+ *     now: Date.now(),
+ *     limit: 100,
+ *     leaseDuration: 30_000,
+ *     plan: (job) => ({
+ *       run: { scheduledAt: job.nextRunAt, occurrenceId: `${job.id}@${job.nextRunAt}` },
+ *       skipped: [],
  *       nextRunAt: job.nextRunAt + 60_000,
- *       run: { scheduledAt: job.nextRunAt, occurrenceId: `${job.id}@${job.nextRunAt}`, owner: 'me', leaseUntil: now + 30_000 },
- *       now,
- *     });
- *     if (claimed?.run) {
- *       const { occurrenceId, fence } = claimed.run;
- *       await store.completeRun({ occurrenceId, owner: 'me', fence, status: 'succeeded', finishedAt: Date.now(), result: null });
- *     }
- *   }
+ *     }),
+ *   });
+ *   await store.completeRuns(
+ *     runs.map((run) => ({ occurrenceId: run.occurrenceId, owner: 'me', fence: run.fence, status: 'succeeded', finishedAt: Date.now(), result: null })),
+ *   );
  * }
  * ```
  */
 export interface JobStore {
+  /** What the store can do. */
+  readonly capabilities: StoreCapabilities;
+  /**
+   * Listens for wake-ups: the store calls `listener` when a job is created with a due time (on any
+   * instance sharing the store). Present exactly when `capabilities.notifies` is `true`. A listener
+   * that throws is ignored. Notifications are hints: polling stays the fallback.
+   */
+  subscribe?(listener: (wake: WakeEvent) => void): Promise<WakeSubscription>;
   /**
    * Create a job. If a job with the same id exists and is not terminal, throw `JobExistsError`.
    * If it exists and is terminal, replace it: a fresh status, counters at zero, its ledger deleted;
-   * only its `fence` carries on (it keeps increasing), so a lease of the old incarnation can never
-   * match a run of the new one. A job created with `nextRunAt: null` is `completed` at once.
+   * the new incarnation's `fence` is one more than the old one's, so a lease of the old incarnation
+   * can never match a run of the new one. A job created with `nextRunAt: null` is `completed` at once.
    */
   createJob(job: NewJob): Promise<JobRecord>;
   /** Read a job. */
@@ -497,37 +738,31 @@ export interface JobStore {
   /**
    * Set a terminal state. A terminal job keeps its state unless `state` is `removed`, which
    * overrides everything. A terminal job gets `nextRunAt = null`. Returns the job after the call, or
-   * `undefined` when it does not exist.
+   * `undefined` when it does not exist. A call that changes nothing writes nothing.
    */
   endJob(id: string, state: TerminalJobState, now: number): Promise<JobRecord | undefined>;
-  /**
-   * Jobs that are not terminal and whose `nextRunAt <= now`, earliest first (ties by id), at most
-   * `limit` (zero or negative returns none). Running jobs with a due `nextRunAt` are included.
-   */
-  dueJobs(now: number, limit: number): Promise<JobRecord[]>;
   /** The earliest `nextRunAt` over non-terminal jobs, or `null`. */
   nextDueAt(): Promise<number | null>;
-  /** Move a job from one occurrence to the next atomically; `null` if the compare-and-set lost. */
-  claimOccurrence(claim: OccurrenceClaim): Promise<ClaimResult | null>;
+  /** Claim due jobs in one transaction; see {@link DueClaim}. */
+  claimDue(claim: DueClaim): Promise<DueClaimResult>;
+  /** Extend an owner's leases in one transaction and report the lost ones; see {@link LeaseRenewalRequest}. */
+  renewLeases(renewal: LeaseRenewalRequest): Promise<LeaseRenewal>;
   /**
-   * Extend a running entry's lease; false when the lease is no longer the caller's (the entry is not
-   * `running` under this owner and fence). An expired lease that nobody took over can be renewed.
+   * Record run outcomes in one transaction (at most 10,000; no occurrence twice); returns, in
+   * order, whether each was recorded. One is refused (false, nothing written for it) when its entry
+   * is no longer `running` under this owner and fence. A recorded one updates the job's `runs`,
+   * `activeRuns` and `lastRun`, applies `historyLimit`, and completes a job whose `nextRunAt` is
+   * `null` when its last running entry finishes. The entry keeps its owner, gets the status,
+   * `finishedAt`, `result` and `reason` (or `null`), and its `leaseUntil` becomes `null`. A terminal
+   * job keeps its state.
    */
-  renewLease(lease: RunLease, leaseUntil: number): Promise<boolean>;
-  /**
-   * Record a run's outcome. Refused (returns false, writes nothing) when the entry is no longer
-   * `running` under this owner and fence. On success it updates the job's `runs`, `activeRuns` and
-   * `lastRun`, applies `historyLimit`, and completes a job whose `nextRunAt` is `null` when its last
-   * running entry finishes. The entry keeps its owner, gets the status, `finishedAt`, `result` and
-   * `reason` (or `null`), and its `leaseUntil` becomes `null`. A terminal job keeps its state.
-   */
-  completeRun(completion: RunCompletion): Promise<boolean>;
+  completeRuns(completions: readonly RunCompletion[]): Promise<boolean[]>;
   /**
    * Take over `running` entries whose lease expired: bump their job's fence, set the new owner,
    * fence and lease, and return them (with their jobs), earliest `leaseUntil` first. Jobs in a
    * terminal state are included (their runs still need an outcome).
    */
-  claimExpiredRuns(claim: ExpiredRunsClaim): Promise<Array<{ job: JobRecord; run: RunRecord }>>;
+  claimExpiredRuns(claim: ExpiredRunsClaim): Promise<TakenOverRun[]>;
   /** A ledger entry by occurrence id. */
   getRun(occurrenceId: string): Promise<RunRecord | undefined>;
   /**
@@ -542,8 +777,8 @@ export interface JobStore {
   /** Delete terminal jobs (and their ledgers) by age; returns how many jobs were deleted. */
   pruneJobs(retention: JobRetention): Promise<number>;
   /**
-   * Release resources. Later calls on the store reject with `StorageError` code
-   * `ERR_STORAGE_CLOSED`, except `close()` itself, which is idempotent.
+   * Release resources once the calls already started have settled. Later calls reject with
+   * `StorageError` code `ERR_STORAGE_CLOSED`, except `close()` itself, which is idempotent.
    */
   close(): Promise<void>;
 }
