@@ -60,11 +60,6 @@ export type { Occurrence } from './request.js';
 export type { ScheduleSpec } from './schedule.js';
 export {
   createScheduler,
-  InvalidQueryError,
-  type JobHistoryQuery,
-  type JobRun,
-  type JobStatus,
-  type JobStatusQuery,
   type ScheduleOptions,
   type Scheduler,
   type StopOptions,
@@ -77,4 +72,11 @@ export {
   type SchedulerOptions,
   type StopPolicy,
 } from './scheduler-options.js';
+export {
+  InvalidQueryError,
+  type JobHistoryQuery,
+  type JobRun,
+  type JobStatus,
+  type JobStatusQuery,
+} from './status.js';
 export { MAX_TIMER_DELAY, type SchedulerClock, systemClock } from './timer.js';

@@ -364,16 +364,33 @@ const MISSED_ENTRIES = {
   limit: v.optional(count('missedRuns.limit', JOB_LIMITS.runAllLimit)),
 };
 
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * What a job id may be: 1 to 256 characters of well-formed text, not blank, without control
+ * characters (so it fits every store and every header).
+ */
+export const JOB_ID_SCHEMA: v.SchemaWithPipe<
+  readonly [
+    v.StringSchema<'id must be a string'>,
+    v.MinLengthAction<string, 1, 'id must not be empty'>,
+    v.MaxLengthAction<string, number, string>,
+    v.CheckAction<string, string>,
+    v.CheckAction<string, string>,
+    v.CheckAction<string, 'id must not be blank'>,
+  ]
+> = v.pipe(
+  v.string('id must be a string'),
+  v.minLength(1, 'id must not be empty'),
+  v.maxLength(JOB_LIMITS.idLength, `id must be at most ${JOB_LIMITS.idLength} characters`),
+  v.check((id) => !CONTROL_CHARS.test(id), 'id must not contain control characters'),
+  v.check((id) => !LONE_SURROGATE.test(id), 'id must not contain a lone surrogate'),
+  v.check((id) => id.trim().length > 0, 'id must not be blank'),
+);
+
 const ROOT_ENTRIES = {
-  id: v.optional(
-    v.pipe(
-      v.string('id must be a string'),
-      v.minLength(1, 'id must not be empty'),
-      v.maxLength(JOB_LIMITS.idLength, `id must be at most ${JOB_LIMITS.idLength} characters`),
-      v.check((id) => !CONTROL_CHARS.test(id), 'id must not contain control characters'),
-      v.check((id) => id.trim().length > 0, 'id must not be blank'),
-    ),
-  ),
+  id: v.optional(JOB_ID_SCHEMA),
   schedule: v.object(SCHEDULE_ENTRIES, 'schedule is required (an object)'),
   request: v.object(REQUEST_ENTRIES, 'request is required (an object)'),
   callback: v.nullish(v.object(CALLBACK_ENTRIES, 'callback must be an object or null')),

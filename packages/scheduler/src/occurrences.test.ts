@@ -32,7 +32,7 @@ describe('planOccurrences', () => {
       ...context,
       now: 7,
     });
-    expect(plan).toEqual({ run: 0, skipped: [], nextRunAt: 10 });
+    expect(plan).toEqual({ run: 0, skipped: [], nextRunAt: 10, examined: 0 });
   });
 
   it("run-once (default): runs the latest missed occurrence and records the rest as 'missed'", () => {
@@ -71,7 +71,7 @@ describe('planOccurrences', () => {
     expect(first.skipped.map((s) => s.scheduledAt)).toEqual([0, 10]);
     expect(first.nextRunAt).toBe(30);
     const second = planOccurrences('a', job, 30, 1, { ...context, now: 35 });
-    expect(second).toEqual({ run: 30, skipped: [], nextRunAt: 40 });
+    expect(second).toEqual({ run: 30, skipped: [], nextRunAt: 40, examined: 0 });
   });
 
   it('maxRuns caps catch-up runs and ends the schedule', () => {
@@ -83,7 +83,7 @@ describe('planOccurrences', () => {
     expect(first.run).toBe(90);
     expect(first.nextRunAt).toBe(100);
     const second = planOccurrences('a', job, 100, 2, { ...context, now: 100 });
-    expect(second).toEqual({ run: 100, skipped: [], nextRunAt: null });
+    expect(second).toEqual({ run: 100, skipped: [], nextRunAt: null, examined: 0 });
   });
 
   it('endAt is inclusive and bounds the missed occurrences', () => {
@@ -114,7 +114,7 @@ describe('planOccurrences', () => {
     const at = Date.UTC(2026, 0, 1);
     const now = at + 3_600_000;
     const runOnce = planOccurrences('a', spec({ schedule: { at } }), at, 0, { ...context, now });
-    expect(runOnce).toEqual({ run: at, skipped: [], nextRunAt: null });
+    expect(runOnce).toEqual({ run: at, skipped: [], nextRunAt: null, examined: 0 });
     const skip = planOccurrences('a', spec({ schedule: { at }, missedRuns: 'skip' }), at, 0, {
       ...context,
       now,
@@ -124,28 +124,39 @@ describe('planOccurrences', () => {
     expect(skip.nextRunAt).toBeNull();
   });
 
-  it('a huge backlog is bounded: a chunk per claim, the latest entries listed, the rest counted', () => {
+  it('an interval backlog is planned arithmetically: one claim, the latest entries listed, the rest counted', () => {
     const job = spec({ schedule: { every: 1 } });
-    const plan = planOccurrences('a', job, 0, 0, { ...context, now: 25_000 });
-    // 10,000 occurrences examined, all skipped (more are due), the job stays due.
-    expect(plan.run).toBeNull();
-    expect(plan.nextRunAt).toBe(10_000);
-    expect(plan.skipped).toHaveLength(20);
+    const plan = planOccurrences('a', job, 0, 0, { ...context, now: 25_000_000 });
+    expect(plan.run).toBe(25_000_000);
+    expect(plan.nextRunAt).toBe(25_000_001);
+    expect(plan.examined).toBe(0);
     expect(plan.skipped.map((s) => s.scheduledAt)).toEqual(
-      Array.from({ length: 20 }, (_, i) => 9_980 + i),
+      Array.from({ length: 20 }, (_, i) => 24_999_980 + i),
     );
-    expect(plan.skipped[0]?.reason).toMatch(/^missed; 9980 earlier missed occurrences/);
+    expect(plan.skipped[0]?.reason).toMatch(/^missed; 24999980 earlier missed occurrences/);
     expect(plan.skipped.slice(1).every((s) => s.reason === 'missed')).toBe(true);
+  });
 
+  it('a cron backlog is bounded: a chunk per claim, the latest entries listed, the rest counted', () => {
+    const start = Date.UTC(2026, 0, 1);
+    const job = spec({ schedule: { cron: '* * * * *' } });
+    const now = start + 2_500 * 60_000;
+    const first = planOccurrences('a', job, start, 0, { ...context, now, maxExamined: 1_000 });
+    // 1,000 occurrences examined, all skipped (more are due): the job stays due.
+    expect(first.examined).toBe(1_000);
+    expect(first.run).toBeNull();
+    expect(first.nextRunAt).toBe(start + 1_000 * 60_000);
+    expect(first.skipped).toHaveLength(20);
+    expect(first.skipped[0]?.reason).toMatch(/^missed; 980 earlier missed occurrences/);
     // The last chunk then runs the latest occurrence.
-    const last = planOccurrences('a', job, 20_000, 0, { ...context, now: 25_000 });
-    expect(last.run).toBe(25_000);
-    expect(last.nextRunAt).toBe(25_001);
+    const last = planOccurrences('a', job, start + 2_000 * 60_000, 0, { ...context, now });
+    expect(last.run).toBe(now);
+    expect(last.nextRunAt).toBe(now + 60_000);
   });
 
   it('run-all with a backlog longer than one chunk still runs the latest `limit` occurrences', () => {
     const job = spec({ schedule: { every: 1 }, missedRuns: { policy: 'run-all', limit: 100 } });
-    const now = 10_050; // 10,051 due occurrences: the first chunk (0..9999) ends 51 before now
+    const now = 10_050; // 10,051 due occurrences
     const runs: number[] = [];
     let skipped = 0;
     let nextRunAt: number | null = 0;

@@ -5,11 +5,11 @@
  * @module
  */
 import type { SkippedOccurrence } from '@again/storage';
-import type { JobSpec } from './job.js';
-import { nextOccurrence, occurrencesBetween } from './schedule.js';
+import type { JobSpec } from './job-types.js';
+import { MAX_TIME, nextOccurrence, occurrencesBetween, type ScheduleSpec } from './schedule.js';
 
-/** Most occurrences examined per claim; a longer backlog is worked through in several claims. */
-export const MAX_OCCURRENCES_PER_CLAIM: number = 10_000;
+/** Most cron occurrences computed per claim; a longer cron backlog is worked through in several claims. */
+export const MAX_OCCURRENCES_PER_CLAIM: number = 1_000;
 
 const encoder = new TextEncoder();
 /** Visible ASCII except `%`: what an id may contain to be used in a header as is. */
@@ -60,6 +60,8 @@ export interface OccurrencePlan {
   readonly skipped: SkippedOccurrence[];
   /** The job's next occurrence after this claim (may still be due: work continues). */
   readonly nextRunAt: number | null;
+  /** How many due occurrences the plan computed one by one (cron only; intervals are arithmetic). */
+  readonly examined: number;
 }
 
 /** Inputs of {@link planOccurrences} besides the job. */
@@ -72,11 +74,63 @@ export interface PlanContext {
   readonly recordLimit: number;
   /** Whether the job has runs in flight (for the `skip` overlap policy). */
   readonly busy: boolean;
+  /**
+   * Most cron occurrences to compute in this plan (at least 1); a longer cron backlog is worked
+   * through in several claims. @defaultValue {@link MAX_OCCURRENCES_PER_CLAIM}
+   */
+  readonly maxExamined?: number;
+}
+
+/** The due occurrences a plan looks at: `count` times, ascending, given by `at(i)`. */
+interface DueView {
+  readonly count: number;
+  at(index: number): number;
+  /** More occurrences are due after the last one of this view (a cron backlog cut in chunks). */
+  readonly truncated: boolean;
+  /** Cron occurrences computed one by one. */
+  readonly examined: number;
+}
+
+/** The due occurrences of an interval: arithmetic, whatever the backlog. */
+function intervalView(
+  schedule: Extract<ScheduleSpec, { kind: 'interval' }>,
+  nextRunAt: number,
+  now: number,
+): DueView {
+  const until = schedule.endAt === null ? now : Math.min(now, schedule.endAt, MAX_TIME);
+  const count = until < nextRunAt ? 1 : Math.floor((until - nextRunAt) / schedule.every) + 1;
+  return {
+    count,
+    at: (index) => nextRunAt + index * schedule.every,
+    truncated: false,
+    examined: 0,
+  };
+}
+
+/** The due occurrences of a cron schedule, computed one by one up to `chunk`. */
+function cronView(schedule: ScheduleSpec, nextRunAt: number, now: number, chunk: number): DueView {
+  const times = { ...schedule, maxRuns: 0 } as ScheduleSpec;
+  const due = [nextRunAt, ...occurrencesBetween(times, nextRunAt, now, 0, chunk - 1).due];
+  const last = due[due.length - 1] as number;
+  const following = nextOccurrence(times, last, 0);
+  return {
+    count: due.length,
+    at: (index) => due[index] as number,
+    truncated: following !== null && following <= now,
+    examined: due.length,
+  };
+}
+
+/** How many occurrences after `from` are due by `now` (at most `limit`), ignoring maxRuns. */
+function dueAfter(schedule: ScheduleSpec, from: number, now: number, limit: number): number {
+  return occurrencesBetween({ ...schedule, maxRuns: 0 } as ScheduleSpec, from, now, 0, limit).due
+    .length;
 }
 
 /**
  * Decides what to do with a job whose `nextRunAt` is due: which occurrence to run now, which to
- * record as skipped (reason `missed` or `overlap`) and where the job goes next. Pure.
+ * record as skipped (reason `missed` or `overlap`) and where the job goes next. Pure, and bounded:
+ * an interval backlog is computed arithmetically, a cron backlog in chunks of `maxExamined`.
  *
  * Missed occurrences are those followed by another due occurrence, and the latest one when it is
  * later than `missedRunGrace`. Policies: `skip` runs none of them, `run-once` runs the latest due
@@ -101,23 +155,20 @@ export function planOccurrences(
   context: PlanContext,
 ): OccurrencePlan {
   const schedule = spec.schedule;
-  // Enumerate due times without maxRuns: which of them may run is decided below.
-  const times = schedule.kind === 'once' ? schedule : { ...schedule, maxRuns: 0 };
-  const candidates = [nextRunAt];
-  if (schedule.kind !== 'once') {
-    const { due } = occurrencesBetween(
-      times,
-      nextRunAt,
-      context.now,
-      0,
-      MAX_OCCURRENCES_PER_CLAIM - 1,
-    );
-    candidates.push(...due);
-  }
-  const last = candidates[candidates.length - 1] as number;
-  const following = nextOccurrence(times, last, 0);
-  // More due occurrences than one claim examines: skip this chunk, the next claim goes on.
-  const truncated = following !== null && following <= context.now;
+  const { now } = context;
+  const view =
+    schedule.kind === 'interval'
+      ? intervalView(schedule, nextRunAt, now)
+      : schedule.kind === 'cron'
+        ? cronView(
+            schedule,
+            nextRunAt,
+            now,
+            Math.max(1, context.maxExamined ?? MAX_OCCURRENCES_PER_CLAIM),
+          )
+        : { count: 1, at: () => nextRunAt, truncated: false, examined: 0 };
+  const count = view.count;
+  const last = view.at(count - 1);
   const remaining =
     schedule.kind === 'once'
       ? 1 - started
@@ -125,31 +176,30 @@ export function planOccurrences(
         ? schedule.maxRuns - started
         : Number.POSITIVE_INFINITY;
 
-  let toRun: number[] = [];
+  // How many of the latest due occurrences run (one per claim: the earliest of them now).
+  let toRun = 0;
   const policy = spec.missedRuns;
-  if (truncated && remaining > 0 && policy.policy === 'run-all') {
-    // The backlog goes on past this chunk: only those of its occurrences that are among the
-    // latest `limit` due overall (as far as maxRuns allows) run; look at most that far ahead.
-    const wanted = Math.min(Math.max(1, policy.limit), remaining);
-    const later = occurrencesBetween(times, last, context.now, 0, wanted).due.length;
-    if (wanted > later) toRun = candidates.slice(-(wanted - later));
-  } else if (!truncated && remaining > 0) {
-    if (policy.policy === 'skip') {
-      toRun = context.now - last <= context.missedRunGrace ? [last] : [];
-    } else if (policy.policy === 'run-once') {
-      toRun = [last];
-    } else {
-      toRun = candidates.slice(-Math.max(1, policy.limit));
+  if (remaining > 0 && view.truncated) {
+    if (policy.policy === 'run-all') {
+      // The backlog goes on past this chunk: only those of its occurrences that are among the
+      // latest `limit` due overall (as far as maxRuns allows) run; look at most that far ahead.
+      const wanted = Math.min(Math.max(1, policy.limit), remaining);
+      toRun = Math.max(0, wanted - dueAfter(schedule, last, now, wanted));
     }
-    if (toRun.length > remaining) toRun = toRun.slice(-remaining);
+  } else if (remaining > 0) {
+    if (policy.policy === 'skip') toRun = now - last <= context.missedRunGrace ? 1 : 0;
+    else if (policy.policy === 'run-once') toRun = 1;
+    else toRun = Math.max(1, policy.limit);
+    toRun = Math.min(toRun, remaining, count);
   }
 
-  const runAt = toRun[0] ?? null;
-  const missed = runAt === null ? candidates : candidates.filter((time) => time < runAt);
+  const runIndex = toRun > 0 ? count - toRun : null;
+  const missed = runIndex ?? count;
+  const recorded = Math.min(missed, Math.max(1, context.recordLimit));
+  const omitted = missed - recorded;
   const skipped: SkippedOccurrence[] = [];
-  const recorded = missed.slice(-Math.max(1, context.recordLimit));
-  const omitted = missed.length - recorded.length;
-  for (const time of recorded) {
+  for (let index = omitted; index < missed; index++) {
+    const time = view.at(index);
     skipped.push({
       scheduledAt: time,
       occurrenceId: occurrenceIdOf(jobId, time),
@@ -157,24 +207,26 @@ export function planOccurrences(
     });
   }
   if (omitted > 0 && skipped[0] !== undefined) {
-    const first = new Date(missed[0] as number).toISOString();
-    const upTo = new Date(missed[omitted - 1] as number).toISOString();
+    const first = new Date(view.at(0)).toISOString();
+    const upTo = new Date(view.at(omitted - 1)).toISOString();
     skipped[0] = {
       ...skipped[0],
       reason: `missed; ${omitted} earlier missed occurrences from ${first} to ${upTo} are not listed`,
     };
   }
 
-  if (runAt !== null && spec.overlap === 'skip' && context.busy) {
+  const examined = view.examined;
+  if (runIndex === null) {
+    return { run: null, skipped, nextRunAt: nextOccurrence(schedule, last, started), examined };
+  }
+  const runAt = view.at(runIndex);
+  if (spec.overlap === 'skip' && context.busy) {
     skipped.push({
       scheduledAt: runAt,
       occurrenceId: occurrenceIdOf(jobId, runAt),
       reason: 'overlap',
     });
-    return { run: null, skipped, nextRunAt: nextOccurrence(schedule, runAt, started) };
+    return { run: null, skipped, nextRunAt: nextOccurrence(schedule, runAt, started), examined };
   }
-  if (runAt !== null) {
-    return { run: runAt, skipped, nextRunAt: nextOccurrence(schedule, runAt, started + 1) };
-  }
-  return { run: null, skipped, nextRunAt: nextOccurrence(schedule, last, started) };
+  return { run: runAt, skipped, nextRunAt: nextOccurrence(schedule, runAt, started + 1), examined };
 }

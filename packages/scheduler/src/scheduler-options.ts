@@ -4,7 +4,7 @@
  * @module
  */
 import type { Retrier } from '@again/retry';
-import type { JobStore } from '@again/storage';
+import type { JobStore, StoreCapabilities } from '@again/storage';
 import type { JobIssue } from './errors.js';
 import type { FetchFunction } from './http-client.js';
 import { createDefaultLogger, type SchedulerLogger } from './logger.js';
@@ -75,7 +75,7 @@ export type StopPolicy = 'keep' | 'mark-stopped';
  * ```
  */
 export interface SchedulerOptions {
-  /** Where jobs, run leases and history live. Required. */
+  /** Where jobs, run leases and history live: a store from a storage adapter. Required. */
   readonly storage: JobStore;
   /** The guarded outbound HTTP (required unless `unsafeAllowAnyUrl` is `true`). */
   readonly egress?: SchedulerEgress | undefined;
@@ -89,11 +89,12 @@ export interface SchedulerOptions {
   /** The `fetch` used with `unsafeAllowAnyUrl` (ignored otherwise). @defaultValue `globalThis.fetch` */
   readonly fetch?: FetchFunction | undefined;
   /**
-   * At most this many runs at once (requests with their retries), across all jobs. Due
-   * occurrences beyond the limit stay in storage until a slot frees (another instance may take
-   * them); a removed job never runs later.
+   * At most this many runs in flight at once (requests with their retries, and their outcomes being
+   * recorded), across all jobs. The scheduler claims only what it can start: due occurrences
+   * beyond the limit stay due in storage, for later or for another instance, and those that fall
+   * behind past `missedRunGrace` follow their job's missed-run policy.
    *
-   * @defaultValue Infinity (the seed's default: no limit)
+   * @defaultValue 100
    */
   readonly concurrency?: number | undefined;
   /** Finished history entries kept per job. @defaultValue 20 */
@@ -120,10 +121,12 @@ export interface SchedulerOptions {
   readonly leaseDuration?: number | undefined;
   /**
    * How often (ms) to look at storage for work other processes added, and for runs whose owner's
-   * lease expired (taken over). `0` or `null` turns polling off, for one process on its own
-   * store (a memory store): orphaned runs are then looked for at startup only.
+   * lease expired (taken over). `0` or `null` turns polling off (orphaned runs are then looked for
+   * at startup only).
    *
-   * @defaultValue 1000
+   * @defaultValue from the store's capabilities: 1000 for a store shared across processes, 5000
+   *   for a shared store that also notifies (LISTEN/NOTIFY wakes instances; polling is the
+   *   fallback), off for a store no other process opens (the memory store)
    */
   readonly pollInterval?: number | null | undefined;
   /**
@@ -152,8 +155,34 @@ export interface SchedulerOptions {
    * @defaultValue 60000
    */
   readonly missedRunGrace?: number | undefined;
-  /** Jobs read from storage per claim round. @defaultValue 100 */
+  /**
+   * Most due jobs claimed in one store transaction (fewer when fewer slots are free).
+   *
+   * @defaultValue 100
+   */
   readonly claimBatchSize?: number | undefined;
+  /**
+   * How often (ms) the maintenance pass runs: history older than `historyMaxAge`, history beyond
+   * `historyLimit` per job, and finished jobs older than `finishedJobRetention` are deleted.
+   * `0` or `null` turns it off.
+   *
+   * @defaultValue 60000
+   */
+  readonly maintenanceInterval?: number | null | undefined;
+  /**
+   * History entries older than this (ms since they finished) are deleted by the maintenance pass;
+   * `null` keeps them (by count only).
+   *
+   * @defaultValue 2592000000 (30 days)
+   */
+  readonly historyMaxAge?: number | null | undefined;
+  /**
+   * Finished jobs (completed, canceled, removed, stopped) not changed for this long (ms) are
+   * deleted with their history by the maintenance pass; `null` keeps them.
+   *
+   * @defaultValue 2592000000 (30 days)
+   */
+  readonly finishedJobRetention?: number | null | undefined;
 }
 
 /**
@@ -162,28 +191,42 @@ export interface SchedulerOptions {
  * @example
  * ```ts
  * SCHEDULER_DEFAULTS.historyLimit; // 20
+ * SCHEDULER_DEFAULTS.pollInterval.shared; // 1000
  * ```
  */
 export const SCHEDULER_DEFAULTS: {
   readonly concurrency: number;
   readonly historyLimit: number;
   readonly leaseDuration: number;
-  readonly pollInterval: number;
+  readonly pollInterval: {
+    /** A store shared across processes without notifications (SQLite). */
+    readonly shared: number;
+    /** A shared store that notifies (PostgreSQL): polling is only the fallback. */
+    readonly sharedWithNotify: number;
+    /** A store no other process opens (memory): off. */
+    readonly unshared: number;
+  };
   readonly onRestart: RestartPolicy;
   readonly onStop: StopPolicy;
   readonly stopTimeout: number;
   readonly missedRunGrace: number;
   readonly claimBatchSize: number;
+  readonly maintenanceInterval: number;
+  readonly historyMaxAge: number;
+  readonly finishedJobRetention: number;
 } = Object.freeze({
-  concurrency: Number.POSITIVE_INFINITY,
+  concurrency: 100,
   historyLimit: 20,
   leaseDuration: 30_000,
-  pollInterval: 1_000,
+  pollInterval: Object.freeze({ shared: 1_000, sharedWithNotify: 5_000, unshared: 0 }),
   onRestart: 'resume',
   onStop: 'keep',
   stopTimeout: 10_000,
   missedRunGrace: 60_000,
   claimBatchSize: 100,
+  maintenanceInterval: 60_000,
+  historyMaxAge: 30 * 86_400_000,
+  finishedJobRetention: 30 * 86_400_000,
 });
 
 /**
@@ -232,7 +275,58 @@ export interface ResolvedOptions {
   readonly stopTimeout: number;
   readonly missedRunGrace: number;
   readonly claimBatchSize: number;
+  /** `0`: off. */
+  readonly maintenanceInterval: number;
+  /** `null`: no age pass. */
+  readonly historyMaxAge: number | null;
+  /** `null`: finished jobs are kept. */
+  readonly finishedJobRetention: number | null;
 }
+
+/** The most runs in flight a scheduler accepts. */
+const MAX_CONCURRENCY = 100_000;
+
+/** The store methods the scheduler calls (a v2 `JobStore`). */
+const STORE_METHODS = [
+  'createJob',
+  'getJob',
+  'queryJobs',
+  'countJobs',
+  'jobIds',
+  'endJob',
+  'nextDueAt',
+  'claimDue',
+  'renewLeases',
+  'completeRuns',
+  'claimExpiredRuns',
+  'history',
+  'pruneHistory',
+  'pruneJobs',
+] as const;
+
+/** Every key of {@link SchedulerOptions}; any other key is refused. */
+const OPTION_KEYS: ReadonlySet<string> = new Set([
+  'storage',
+  'egress',
+  'unsafeAllowAnyUrl',
+  'fetch',
+  'concurrency',
+  'historyLimit',
+  'logger',
+  'retriers',
+  'clock',
+  'instanceId',
+  'leaseDuration',
+  'pollInterval',
+  'onRestart',
+  'onStop',
+  'stopTimeout',
+  'missedRunGrace',
+  'claimBatchSize',
+  'maintenanceInterval',
+  'historyMaxAge',
+  'finishedJobRetention',
+]);
 
 /** Whether `value` is a non-null object. */
 export function isObject(value: unknown): value is Record<string, unknown> {
@@ -256,11 +350,28 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     throw new InvalidSchedulerOptionsError([{ path: '', message: 'options must be an object' }]);
   }
   const o = options as unknown as SchedulerOptions;
-  const storageOk =
-    isObject(o.storage) &&
-    typeof o.storage.claimOccurrence === 'function' &&
-    typeof o.storage.dueJobs === 'function';
-  if (!storageOk) issues.push({ path: 'storage', message: 'a JobStore is required' });
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) issues.push({ path: key, message: 'is not a scheduler option' });
+  }
+  const storage = o.storage as unknown;
+  let capabilities: StoreCapabilities | null = null;
+  if (storage instanceof Promise || (isObject(storage) && typeof storage.then === 'function')) {
+    issues.push({
+      path: 'storage',
+      message: 'is a Promise, not a store: is an `await` missing before the adapter call?',
+    });
+  } else if (
+    !isObject(storage) ||
+    !isObject(storage.capabilities) ||
+    STORE_METHODS.some((method) => typeof storage[method] !== 'function')
+  ) {
+    issues.push({
+      path: 'storage',
+      message: 'a JobStore is required (createMemoryStorage(), createSqliteStorage(), …)',
+    });
+  } else {
+    capabilities = storage.capabilities as unknown as StoreCapabilities;
+  }
 
   let fetch: FetchFunction | null = null;
   let check: ResolvedOptions['check'] = null;
@@ -329,8 +440,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     'concurrency',
     o.concurrency,
     SCHEDULER_DEFAULTS.concurrency,
-    (n) => isCount(n) || n === Number.POSITIVE_INFINITY,
-    'a positive integer or Infinity',
+    (n) => isCount(n) && n <= MAX_CONCURRENCY,
+    `an integer from 1 to ${MAX_CONCURRENCY}`,
   );
   const historyLimit = number(
     'historyLimit',
@@ -346,13 +457,19 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     (n) => isDelay(n) && n >= 3,
     'an integer from 3 to 2147483647 (ms)',
   );
+  const defaultPoll =
+    capabilities === null || !capabilities.shared
+      ? SCHEDULER_DEFAULTS.pollInterval.unshared
+      : capabilities.notifies
+        ? SCHEDULER_DEFAULTS.pollInterval.sharedWithNotify
+        : SCHEDULER_DEFAULTS.pollInterval.shared;
   const pollInterval =
     o.pollInterval === null
       ? 0
       : number(
           'pollInterval',
           o.pollInterval,
-          SCHEDULER_DEFAULTS.pollInterval,
+          defaultPoll,
           isDelay,
           'null or an integer from 0 to 2147483647 (ms)',
         );
@@ -377,6 +494,28 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     (n) => isCount(n) && n <= 10_000,
     'an integer from 1 to 10000',
   );
+  const maintenanceInterval =
+    o.maintenanceInterval === null
+      ? 0
+      : number(
+          'maintenanceInterval',
+          o.maintenanceInterval,
+          SCHEDULER_DEFAULTS.maintenanceInterval,
+          isDelay,
+          'null or an integer from 0 to 2147483647 (ms)',
+        );
+  const age = (name: 'historyMaxAge' | 'finishedJobRetention'): number | null =>
+    o[name] === null
+      ? null
+      : number(
+          name,
+          o[name],
+          SCHEDULER_DEFAULTS[name],
+          (n) => isCount(n),
+          'null or a positive integer (ms)',
+        );
+  const historyMaxAge = age('historyMaxAge');
+  const finishedJobRetention = age('finishedJobRetention');
 
   const onRestart = o.onRestart ?? SCHEDULER_DEFAULTS.onRestart;
   if (onRestart !== 'resume' && onRestart !== 'cancel') {
@@ -443,5 +582,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     stopTimeout,
     missedRunGrace,
     claimBatchSize,
+    maintenanceInterval,
+    historyMaxAge,
+    finishedJobRetention,
   };
 }

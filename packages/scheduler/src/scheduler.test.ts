@@ -10,8 +10,9 @@ import { createEgress } from '@again/url-guard';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidJobError, SchedulerStoppedError, SchedulerStorageError } from './errors.js';
 import type { CallbackPayload } from './execute.js';
-import { createScheduler, InvalidQueryError } from './scheduler.js';
+import { createScheduler } from './scheduler.js';
 import { InvalidSchedulerOptionsError } from './scheduler-options.js';
+import { InvalidQueryError } from './status.js';
 import { createTestClock } from './test-utils/clock.js';
 import {
   eventually,
@@ -288,8 +289,9 @@ describe('go-again tests/scheduler_test.go', () => {
     );
     expect(await h.scheduler.jobHistory(id)).toHaveLength(1);
     expect(calls.get('createJob')).toBe(1);
-    expect(calls.get('claimOccurrence')).toBe(1);
-    expect(calls.get('completeRun')).toBe(1);
+    // One look at startup, one claim of the job's occurrence; one batched completion.
+    expect(calls.get('claimDue')).toBe(2);
+    expect(calls.get('completeRuns')).toBe(1);
   });
 
   it('TestSchedulerDuplicateIDUsesJobsStorage', async () => {
@@ -345,8 +347,9 @@ describe('go-again tests/scheduler_test.go', () => {
   });
 
   it('TestSchedulerStorageExecutionWriteFailureLogsAndContinues', async () => {
+    // go-again logged and lost the outcome; here the write is retried with backoff until recorded.
     const target = await server();
-    const failing = new Set<'completeRun'>(['completeRun']);
+    const failing = new Set<'completeRuns'>(['completeRuns']);
     const { store } = faultyStorage(createMemoryStorage(), () => failing);
     const h = await harness({ storage: store });
     const id = await h.scheduler.schedule({
@@ -356,14 +359,18 @@ describe('go-again tests/scheduler_test.go', () => {
     await h.clock.advance(0);
     await target.waitForRequests(1);
     await eventually(() =>
-      expect(h.logger.at('error').some((e) => e.context.operation === 'completeRun')).toBe(true),
+      expect(h.logger.at('error').some((e) => e.context.operation === 'completeRuns')).toBe(true),
     );
-    // The scheduler goes on with the next occurrence.
+    expect((await h.scheduler.jobStatus(id))?.activeRuns).toBe(1);
+    // The store recovers: the retried write records the first run, and the next occurrence runs.
     failing.clear();
     await h.clock.advance(1_000);
     await target.waitForRequests(2);
     await eventually(async () =>
-      expect((await h.scheduler.jobHistory(id))?.map((r) => r.status)).toEqual(['succeeded']),
+      expect((await h.scheduler.jobHistory(id))?.map((r) => r.status)).toEqual([
+        'succeeded',
+        'succeeded',
+      ]),
     );
   });
 
@@ -618,7 +625,7 @@ describe('go-again tests/scheduler_test.go', () => {
   it('TestSchedulerLogsStorageWriteFailureOnMarkTerminal', async () => {
     // Completion is part of recording the last run (W9); its failure is logged as such.
     const target = await server();
-    const { store } = faultyStorage(createMemoryStorage(), new Set(['completeRun']));
+    const { store } = faultyStorage(createMemoryStorage(), new Set(['completeRuns']));
     const h = await harness({ storage: store });
     await h.scheduler.schedule({
       schedule: { every: 1_000, maxRuns: 1 },
@@ -626,7 +633,7 @@ describe('go-again tests/scheduler_test.go', () => {
     });
     await h.clock.advance(0);
     await eventually(() => {
-      const entry = h.logger.at('error').find((e) => e.context.operation === 'completeRun');
+      const entry = h.logger.at('error').find((e) => e.context.operation === 'completeRuns');
       expect(entry?.context.error).toBeInstanceOf(SchedulerStorageError);
     });
   });
@@ -760,12 +767,16 @@ describe('go-again pkg/scheduler/scheduler_internal_test.go', () => {
     const now = clock.now();
     await storage.createJob({ id: 'scheduled', spec: {}, nextRunAt: now + 60_000, now });
     await storage.createJob({ id: 'running', spec: {}, nextRunAt: now, now });
-    await storage.claimOccurrence({
-      jobId: 'running',
-      expectedNextRunAt: now,
-      nextRunAt: now + 60_000,
-      run: { scheduledAt: now, occurrenceId: 'running@0', owner: 'dead', leaseUntil: now + 1_000 },
+    await storage.claimDue({
+      owner: 'dead',
       now,
+      limit: 10,
+      leaseDuration: 1_000,
+      plan: (job) => ({
+        run: { scheduledAt: now, occurrenceId: 'running@0' },
+        skipped: [],
+        nextRunAt: job.nextRunAt + 60_000,
+      }),
     });
     await storage.createJob({ id: 'done', spec: {}, nextRunAt: null, now });
     const h = await harness({ onRestart: 'cancel' }, { storage, clock });
