@@ -1,10 +1,10 @@
 // Real scheduler processes on one SQLite file, on the real clock with short intervals (real
 // processes take real time; every assertion is about what happened, never about when).
 import { createScheduler, type JobInput, type SchedulerLogger } from '@again/scheduler';
+import { createSqliteStorage } from '@again/storage-sqlite';
 import { createEgress } from '@again/url-guard';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSqliteStorage } from './sqlite-storage.js';
 import { forkScript, has, type Worker } from './test-utils/processes.js';
 import { startTarget, type Target } from './test-utils/target.js';
 import { createTempDir } from './test-utils/temp-dir.js';

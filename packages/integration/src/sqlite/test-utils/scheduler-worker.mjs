@@ -1,13 +1,13 @@
 // A child process for scheduler-processes.test.ts: a real @again/scheduler on the SQLite file
-// (this package's built dist), on the real clock, sending to the parent's 127.0.0.1 target.
+// (@again/storage-sqlite, built), on the real clock, sending to the parent's 127.0.0.1 target.
 //
 //   node scheduler-worker.mjs <file> <instanceId> <leaseDuration>
 //
 // It sends { ready } once its scheduler runs, then { done } and exits when no job is active any
 // more (or is SIGKILLed by the test before that).
 import { createScheduler } from '@again/scheduler';
+import { createSqliteStorage } from '@again/storage-sqlite';
 import { createEgress } from '@again/url-guard';
-import { createSqliteStorage } from '../../dist/index.js';
 
 const [file, instanceId, leaseDuration] = process.argv.slice(2);
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };

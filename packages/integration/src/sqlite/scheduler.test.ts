@@ -2,9 +2,10 @@
 // jobs (counts, history and nextRunAt preserved), or cancels them with onRestart: 'cancel'.
 // Time is a manual clock; HTTP is real, to a 127.0.0.1 target.
 import { createScheduler, type Scheduler, type SchedulerLogger } from '@again/scheduler';
+import type { JobStore } from '@again/storage';
+import { createSqliteStorage } from '@again/storage-sqlite';
 import { createEgress } from '@again/url-guard';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSqliteStorage, type SqliteStorage } from './sqlite-storage.js';
 import { createManualClock, type ManualClock } from './test-utils/manual-clock.js';
 import { startTarget, type Target } from './test-utils/target.js';
 import { createTempDir } from './test-utils/temp-dir.js';
@@ -22,7 +23,7 @@ const egress = createEgress({
 
 let target: Target;
 let clock: ManualClock;
-const open: Array<{ scheduler: Scheduler; storage: SqliteStorage }> = [];
+const open: Array<{ scheduler: Scheduler; storage: JobStore }> = [];
 
 beforeEach(async () => {
   target = await startTarget();
@@ -41,7 +42,7 @@ async function startScheduler(
   file: string,
   instanceId: string,
   options: { onRestart?: 'resume' | 'cancel' } = {},
-): Promise<{ scheduler: Scheduler; storage: SqliteStorage }> {
+): Promise<{ scheduler: Scheduler; storage: JobStore }> {
   const storage = await createSqliteStorage(file);
   const scheduler = await createScheduler({
     storage,
@@ -56,7 +57,7 @@ async function startScheduler(
   return handle;
 }
 
-async function stopScheduler(handle: { scheduler: Scheduler; storage: SqliteStorage }) {
+async function stopScheduler(handle: { scheduler: Scheduler; storage: JobStore }) {
   open.splice(open.indexOf(handle), 1);
   await handle.scheduler.stop();
   await handle.storage.close();
