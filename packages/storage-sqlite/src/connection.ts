@@ -18,11 +18,15 @@
  * writes never has to upgrade its lock midway (a deferred transaction that does gets SQLITE_BUSY at
  * once in WAL mode, without waiting for the busy timeout).
  *
+ * Write transactions also take the process's lock of the file (see `file-lock.ts`): an async one
+ * holds it throughout, a synchronous one waits for it only while an async one holds it.
+ *
  * @module
  */
 
 import type { CompiledQuery, Kysely, SqliteDatabase, SqliteStatement } from 'kysely';
 import { CompiledQuery as Compiled } from 'kysely';
+import type { FileLock } from './file-lock.js';
 
 /** A row as the driver returns it. */
 export type Row = Record<string, unknown>;
@@ -80,14 +84,21 @@ function rollbackFailure(error: unknown, rollbackError: unknown): AggregateError
 export class SyncConnection implements Connection {
   readonly kysely: Kysely<unknown>;
   readonly #db: SqliteDatabase & { readonly inTransaction?: boolean };
+  readonly #lock: FileLock | null;
   readonly #statements = new Map<string, SqliteStatement>();
 
-  constructor(db: SqliteDatabase, kysely: Kysely<unknown>) {
+  constructor(db: SqliteDatabase, kysely: Kysely<unknown>, lock: FileLock | null) {
     this.#db = db;
     this.kysely = kysely;
+    this.#lock = lock;
   }
 
   async run<T>(op: Op<T>, mode: TxMode): Promise<T> {
+    // An async transaction of this process holds the file: wait for it rather than sleep in the
+    // busy handler on the thread it needs.
+    if (mode === 'write' && this.#lock?.busy === true) {
+      return this.#lock.run(() => this.runSync(op, mode));
+    }
     return this.runSync(op, mode);
   }
 
@@ -134,10 +145,12 @@ export class SyncConnection implements Connection {
 /** A connection on a user's `Kysely` instance, running each operation on one reserved connection. */
 export class KyselyConnection implements Connection {
   readonly kysely: Kysely<unknown>;
+  readonly #lock: FileLock | null;
 
-  constructor(kysely: Kysely<unknown>) {
-    // Plugins (e.g. CamelCasePlugin) would rewrite our column names in results: run without them.
-    this.kysely = kysely.withoutPlugins();
+  /** `kysely` must run without plugins (they would rewrite our column names in results). */
+  constructor(kysely: Kysely<unknown>, lock: FileLock | null) {
+    this.kysely = kysely;
+    this.#lock = lock;
   }
 
   run<T>(op: Op<T>, mode: TxMode): Promise<T> {
@@ -153,19 +166,24 @@ export class KyselyConnection implements Connection {
       return step.value;
     };
     if (mode === 'single') return this.kysely.connection().execute(drive);
-    return kyselyTransaction(this.kysely, mode, drive);
+    return kyselyTransaction(this.kysely, mode, drive, this.#lock);
   }
 }
 
 /**
  * Runs `body` in a transaction on one connection reserved from `kysely` (`begin immediate` for
- * `write`, `begin` for `read`), committing when it resolves and rolling back when it throws.
+ * `write`, `begin` for `read`), committing when it resolves and rolling back when it throws. A
+ * `write` holds `lock` (the process's lock of the file) from before `begin` to after `commit`.
  */
 export function kyselyTransaction<T>(
   kysely: Kysely<unknown>,
   mode: Exclude<TxMode, 'single'>,
   body: (db: Kysely<unknown>) => Promise<T>,
+  lock: FileLock | null,
 ): Promise<T> {
+  if (mode === 'write' && lock !== null) {
+    return lock.run(() => kyselyTransaction(kysely, mode, body, null));
+  }
   return kysely.connection().execute(async (db) => {
     await db.executeQuery(BEGIN[mode]);
     let value: T;

@@ -4,4 +4,4 @@ export {
   type SqliteStorageOptions,
   type SqliteSynchronous,
 } from './options.js';
-export { createSqliteStorage, type SqliteStorage } from './sqlite-storage.js';
+export { createSqliteStorage } from './sqlite-storage.js';

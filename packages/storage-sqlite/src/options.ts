@@ -88,32 +88,18 @@ export interface SqliteStorageOptions {
   readonly defaultHistoryLimit?: number;
   /**
    * Finished entries older than this (ms, by `finishedAt`) are deleted on every write to their
-   * job's history and by `pruneHistory()`.
+   * job's history (a completion, a claim that records skipped occurrences), measured from the
+   * write's time. The whole store is pruned by the scheduler's maintenance (`pruneHistory`).
    *
    * @defaultValue Infinity (kept)
    */
   readonly historyMaxAge?: number;
   /**
-   * At most this many finished entries are kept per job, whatever history limit a call passes; also
-   * applied to every job by `pruneHistory()`.
+   * At most this many finished entries are kept per job, whatever history limit a call passes.
    *
    * @defaultValue Infinity (only the history limit applies)
    */
   readonly historyMaxRowsPerJob?: number;
-  /**
-   * Terminal jobs (and their ledgers) last updated longer ago than this (ms) are deleted by
-   * `pruneJobs()`.
-   *
-   * @defaultValue Infinity (kept)
-   */
-  readonly jobRetention?: number;
-  /**
-   * The clock of `pruneHistory()` and `pruneJobs()` called without arguments. Every other time
-   * comes from the caller (the scheduler's clock).
-   *
-   * @defaultValue `Date.now`
-   */
-  readonly now?: () => number;
 }
 
 /**
@@ -130,16 +116,12 @@ export const SQLITE_STORAGE_DEFAULTS: {
   readonly defaultHistoryLimit: number;
   readonly historyMaxAge: number;
   readonly historyMaxRowsPerJob: number;
-  readonly jobRetention: number;
-  readonly now: () => number;
 } = Object.freeze({
   busyTimeout: 5000,
   synchronous: 'full',
   defaultHistoryLimit: 20,
   historyMaxAge: Number.POSITIVE_INFINITY,
   historyMaxRowsPerJob: Number.POSITIVE_INFINITY,
-  jobRetention: Number.POSITIVE_INFINITY,
-  now: () => Date.now(),
 });
 
 /** The database, told apart. */
@@ -156,9 +138,17 @@ export interface ResolvedOptions {
   readonly defaultHistoryLimit: number;
   readonly historyMaxAge: number;
   readonly historyMaxRowsPerJob: number;
-  readonly jobRetention: number;
-  readonly now: () => number;
 }
+
+/** Every option's name: any other key is refused (a misspelt option must not pass silently). */
+const OPTION_KEYS: ReadonlySet<string> = new Set<keyof SqliteStorageOptions>([
+  'database',
+  'busyTimeout',
+  'synchronous',
+  'defaultHistoryLimit',
+  'historyMaxAge',
+  'historyMaxRowsPerJob',
+]);
 
 function invalid(message: string): StorageError {
   return new StorageError('createSqliteStorage', message, { code: 'ERR_STORAGE_INVALID_ARGUMENT' });
@@ -219,13 +209,15 @@ function amount(
 export function resolveOptions(input: SqliteStorageOptions | string): ResolvedOptions {
   const options: unknown = typeof input === 'string' ? { database: input } : input;
   if (!isObject(options)) throw invalid('options must be an object or a file path');
+  const unknown = Object.keys(options).filter((key) => !OPTION_KEYS.has(key));
+  if (unknown.length > 0) {
+    throw invalid(`unknown option${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+  }
   const d = SQLITE_STORAGE_DEFAULTS;
   const synchronous = options.synchronous ?? d.synchronous;
   if (synchronous !== 'full' && synchronous !== 'normal') {
     throw invalid(`synchronous must be 'full' or 'normal', got ${String(synchronous)}`);
   }
-  const now = options.now ?? d.now;
-  if (typeof now !== 'function') throw invalid('now must be a function');
   return {
     database: databaseInput(options.database),
     // SQLite keeps the busy timeout in a C int.
@@ -251,10 +243,5 @@ export function resolveOptions(input: SqliteStorageOptions | string): ResolvedOp
       d.historyMaxRowsPerJob,
       { min: 1, infinite: true },
     ),
-    jobRetention: amount('jobRetention', options.jobRetention, d.jobRetention, {
-      min: 0,
-      infinite: true,
-    }),
-    now: now as () => number,
   };
 }

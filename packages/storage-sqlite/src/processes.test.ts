@@ -1,6 +1,7 @@
-// Several real processes on one SQLite file, at the adapter level: racing claims and a SIGKILL in
-// the middle of claims. The workers run on virtual time (no sleeps); only process start-up and
-// the SQLite work itself take real time.
+// Several real processes on one SQLite file, at the adapter level (batched claimDue, completeRuns,
+// renewLeases, claimExpiredRuns; no scheduler): racing claims and a SIGKILL in the middle of
+// claims. The workers run on virtual time (no sleeps); only process start-up and the SQLite work
+// itself take real time.
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStorage } from './sqlite-storage.js';
@@ -10,6 +11,27 @@ import { createTempDir } from './test-utils/temp-dir.js';
 
 const dir = createTempDir();
 afterAll(() => dir.remove());
+
+/** The workers' virtual time: every occurrence of the tests is due by then. */
+const CLAIM_NOW = T0 + 10 ** 12;
+const LEASE = 5000;
+const EVERY = 1000;
+
+/** Forks a claim worker on `file` (see `test-utils/claim-worker.mjs`). */
+function claimWorker(file: string, owner: string, mode: 'race' | 'crash') {
+  const args = [file, owner, String(CLAIM_NOW), String(LEASE), String(EVERY), mode];
+  return forkScript('./claim-worker.mjs', args);
+}
+
+/** The plan the workers use (interval jobs ending at their spec's `last`). */
+function plan(job: { id: string; nextRunAt: number; spec: Record<string, unknown> }) {
+  const at = job.nextRunAt;
+  return {
+    run: { scheduledAt: at, occurrenceId: `${job.id}@${at}` },
+    skipped: [],
+    nextRunAt: at + EVERY <= Number(job.spec.last) ? at + EVERY : null,
+  };
+}
 
 /** Creates `count` interval jobs (1 s apart occurrences from T0 up to `last`). */
 async function seed(file: string, count: number, last: number): Promise<void> {
@@ -56,9 +78,7 @@ function checkInvariants(file: string): void {
 describe('several processes on one file (adapter level)', () => {
   it('processes opening a fresh file at once migrate it once, without SQLITE_BUSY', async () => {
     const file = dir.file();
-    const workers = ['p1', 'p2', 'p3'].map((owner) =>
-      forkScript('./claim-worker.mjs', [file, owner, 'race']),
-    );
+    const workers = ['p1', 'p2', 'p3'].map((owner) => claimWorker(file, owner, 'race'));
     await Promise.all(workers.map((w) => w.waitFor(has('ready'))));
     for (const worker of workers) worker.child.send('go');
     for (const worker of workers) {
@@ -66,8 +86,9 @@ describe('several processes on one file (adapter level)', () => {
       expect(await worker.exited).toEqual({ code: 0, signal: null });
     }
     const db = new Database(file, { readonly: true });
-    expect(db.prepare('select name from again_migrations').all()).toEqual([
+    expect(db.prepare('select name from again_migrations order by name').all()).toEqual([
       { name: '0001_initial' },
+      { name: '0002_due_order' },
     ]);
     db.close();
   }, 30_000);
@@ -78,9 +99,7 @@ describe('several processes on one file (adapter level)', () => {
     const perJob = 15;
     await seed(file, jobs, T0 + (perJob - 1) * 1000);
 
-    const workers = ['p1', 'p2', 'p3'].map((owner) =>
-      forkScript('./claim-worker.mjs', [file, owner, 'race']),
-    );
+    const workers = ['p1', 'p2', 'p3'].map((owner) => claimWorker(file, owner, 'race'));
     await Promise.all(workers.map((w) => w.waitFor(has('ready'))));
     for (const worker of workers) worker.child.send('go');
     const won = await Promise.all(
@@ -114,7 +133,7 @@ describe('several processes on one file (adapter level)', () => {
     const file = dir.file();
     await seed(file, 4, Number.MAX_SAFE_INTEGER);
 
-    const worker = forkScript('./claim-worker.mjs', [file, 'doomed', 'crash']);
+    const worker = claimWorker(file, 'doomed', 'crash');
     await worker.waitFor(has('ready'));
     worker.child.send('go');
     // Kill it once it has reported 60 claims (it is claiming and completing flat out meanwhile).
@@ -134,44 +153,61 @@ describe('several processes on one file (adapter level)', () => {
     const running = await store.runningRuns();
     expect(running.length).toBeGreaterThan(0);
     expect(running.every((run) => run.owner === 'doomed')).toBe(true);
-    const far = Number.MAX_SAFE_INTEGER - 1;
+    const later = CLAIM_NOW + LEASE + 1;
     const taken = await store.claimExpiredRuns({
       owner: 'rescuer',
-      now: far,
-      leaseUntil: far,
+      now: later,
+      leaseDuration: 60_000,
       limit: 10_000,
     });
     expect(taken.map((t) => t.run.occurrenceId).sort()).toEqual(
       running.map((run) => run.occurrenceId).sort(),
     );
-    for (const { job, run } of taken) {
+    const stale = [];
+    for (const { job, run, previousOwner } of taken) {
       const before = running.find((r) => r.occurrenceId === run.occurrenceId);
+      expect(previousOwner).toBe('doomed');
       expect(run.owner).toBe('rescuer');
       expect(run.fence).toBeGreaterThan(before?.fence ?? Number.POSITIVE_INFINITY);
       expect(job.fence).toBeGreaterThanOrEqual(run.fence);
-      // The dead owner's lease is fenced out...
-      const stale = { occurrenceId: run.occurrenceId, owner: 'doomed', fence: before?.fence ?? 0 };
-      expect(await store.renewLease(stale, far)).toBe(false);
-      // ...and the new owner finishes it (as a missed-run policy would: abandoned).
-      expect(
-        await store.completeRun({
-          ...stale,
-          owner: 'rescuer',
-          fence: run.fence,
-          status: 'abandoned',
-          reason: 'lease expired',
-          finishedAt: far,
-          result: null,
-        }),
-      ).toBe(true);
+      stale.push({ occurrenceId: run.occurrenceId, fence: before?.fence ?? 0 });
     }
+    // The dead owner's leases are fenced out...
+    const renewal = await store.renewLeases({
+      owner: 'doomed',
+      leases: stale,
+      now: later,
+      leaseDuration: LEASE,
+    });
+    expect(renewal.lost).toEqual(
+      stale.map(({ occurrenceId }) => ({ occurrenceId, reason: 'taken-over' })),
+    );
+    // ...and the new owner finishes them (as a missed-run policy would: abandoned), in one batch.
+    const recorded = await store.completeRuns(
+      taken.map(({ run }) => ({
+        occurrenceId: run.occurrenceId,
+        owner: 'rescuer',
+        fence: run.fence,
+        status: 'abandoned',
+        reason: 'lease expired',
+        finishedAt: later,
+        result: null,
+      })),
+    );
+    expect(recorded).toEqual(taken.map(() => true));
     expect(await store.runningRuns()).toEqual([]);
     for (const job of await store.queryJobs()) expect(job.activeRuns).toBe(0);
 
-    // Scheduling goes on from where it stopped: the next occurrence is new to the ledger.
-    const [next] = await store.dueJobs(far, 1);
-    const at = next?.nextRunAt ?? 0;
-    expect(await store.getRun(`${next?.id}@${at}`)).toBeUndefined();
+    // Scheduling goes on from where it stopped: the next occurrences are new to the ledger.
+    const next = await store.claimDue({
+      owner: 'rescuer',
+      now: CLAIM_NOW,
+      limit: 10,
+      leaseDuration: LEASE,
+      plan,
+    });
+    expect(next).toMatchObject({ examined: 4, conflicts: [] });
+    expect(next.runs).toHaveLength(4);
     await store.close();
     checkInvariants(file);
   }, 30_000);

@@ -1,22 +1,23 @@
 /**
- * Rows to records. Every value read back is checked: a row that does not decode is reported as
- * corrupt, never returned half-right.
+ * Rows to the driver's records. JSON stays text (the contract's wrapper parses specs and results),
+ * but every other value read back is checked: a row that does not decode is reported as corrupt,
+ * never returned half-right.
  *
  * @module
  */
 
 import {
+  type DueRow,
   JOB_STATES,
-  type JobRecord,
+  type JobRow,
   type JobState,
-  type JsonObject,
-  type RunRecord,
+  type RunRow,
   type RunStatus,
 } from '@again/storage';
 import type { Row } from './connection.js';
 import type { RunsTable } from './schema.js';
 
-/** A stored value that cannot be decoded. The store reports it as `ERR_STORAGE_CORRUPT`. */
+/** A stored value that cannot be decoded. The driver reports it as `ERR_STORAGE_CORRUPT`. */
 export class CorruptRowError extends Error {
   override readonly name: 'CorruptRowError' = 'CorruptRowError';
 }
@@ -31,8 +32,8 @@ const RUN_STATUSES: ReadonlySet<string> = new Set<RunStatus>([
 ]);
 const STATES: ReadonlySet<string> = new Set<string>(JOB_STATES);
 
-// Integers come back as numbers, or as bigints when the user's database has `safeIntegers` on.
-function num(row: Row, column: string): number {
+/** Integers come back as numbers, or as bigints when the user's database has `safeIntegers` on. */
+export function num(row: Row, column: string): number {
   const value = row[column];
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint') return Number(value);
@@ -43,7 +44,8 @@ function numOrNull(row: Row, column: string): number | null {
   return row[column] === null ? null : num(row, column);
 }
 
-function str(row: Row, column: string): string {
+/** A text column. */
+export function str(row: Row, column: string): string {
   const value = row[column];
   if (typeof value === 'string') return value;
   throw new CorruptRowError(`column ${column} is not text`);
@@ -53,24 +55,17 @@ function strOrNull(row: Row, column: string): string | null {
   return row[column] === null ? null : str(row, column);
 }
 
-function jsonObject(text: string, column: string): JsonObject {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new CorruptRowError(`column ${column} is not JSON`, { cause: error });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CorruptRowError(`column ${column} is not a JSON object`);
-  }
-  return value as JsonObject;
+/** A job state column. */
+export function jobState(row: Row): JobState {
+  const state = str(row, 'state');
+  if (!STATES.has(state)) throw new CorruptRowError(`unknown job state ${state}`);
+  return state as JobState;
 }
 
-/** Decodes a row of `again_runs`. */
-export function toRun(row: Row): RunRecord {
+/** Decodes a row of `again_runs` (or the `last_run` copy on a job). */
+export function toRunRow(row: Row): RunRow {
   const status = str(row, 'status');
   if (!RUN_STATUSES.has(status)) throw new CorruptRowError(`unknown run status ${status}`);
-  const result = strOrNull(row, 'result');
   return {
     jobId: str(row, 'job_id'),
     scheduledAt: num(row, 'scheduled_at'),
@@ -83,18 +78,16 @@ export function toRun(row: Row): RunRecord {
     startedAt: numOrNull(row, 'started_at'),
     finishedAt: numOrNull(row, 'finished_at'),
     reason: strOrNull(row, 'reason'),
-    result: result === null ? null : jsonObject(result, 'result'),
+    result: strOrNull(row, 'result'),
   };
 }
 
-/** Encodes a run record the way `toRun` decodes it (the job's `last_run` copy). */
-export function runToJson(run: RunRecord): string {
-  return JSON.stringify(runToRow(run));
-}
-
-/** A run record as a row of `again_runs`. */
-export function runToRow(run: RunRecord): RunsTable {
-  return {
+/**
+ * A run as the job's `last_run` copy: the `again_runs` row as a JSON object, its result still
+ * JSON text inside it (the format the first release wrote; `toJobRow` reads it back).
+ */
+export function lastRunJson(run: RunRow): string {
+  const row: RunsTable = {
     occurrence_id: run.occurrenceId,
     job_id: run.jobId,
     scheduled_at: run.scheduledAt,
@@ -106,19 +99,31 @@ export function runToRow(run: RunRecord): RunsTable {
     started_at: run.startedAt,
     finished_at: run.finishedAt,
     reason: run.reason,
-    result: run.result === null ? null : JSON.stringify(run.result),
+    result: run.result,
   };
+  return JSON.stringify(row);
+}
+
+function lastRun(text: string): RunRow {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CorruptRowError('column last_run is not JSON', { cause: error });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CorruptRowError('column last_run is not a JSON object');
+  }
+  return toRunRow(value as Row);
 }
 
 /** Decodes a row of `again_jobs`. */
-export function toJob(row: Row): JobRecord {
-  const state = str(row, 'state');
-  if (!STATES.has(state)) throw new CorruptRowError(`unknown job state ${state}`);
-  const lastRun = strOrNull(row, 'last_run');
+export function toJobRow(row: Row): JobRow {
+  const last = strOrNull(row, 'last_run');
   return {
     id: str(row, 'id'),
-    spec: jsonObject(str(row, 'spec'), 'spec'),
-    state: state as JobState,
+    spec: str(row, 'spec'),
+    state: jobState(row),
     nextRunAt: numOrNull(row, 'next_run_at'),
     fence: num(row, 'fence'),
     sequence: num(row, 'sequence'),
@@ -127,6 +132,26 @@ export function toJob(row: Row): JobRecord {
     activeRuns: num(row, 'active_runs'),
     createdAt: num(row, 'created_at'),
     updatedAt: num(row, 'updated_at'),
-    lastRun: lastRun === null ? null : toRun(jsonObject(lastRun, 'last_run')),
+    lastRun: last === null ? null : lastRun(last),
+  };
+}
+
+/** A due job as a claim reads it: what the planner sees, plus the counters the claim moves on. */
+export interface DueJobRow extends DueRow {
+  readonly fence: number;
+  readonly sequence: number;
+}
+
+/** Decodes a row of the claim's due-job select. */
+export function toDueJobRow(row: Row): DueJobRow {
+  return {
+    id: str(row, 'id'),
+    createdAt: num(row, 'created_at'),
+    nextRunAt: num(row, 'next_run_at'),
+    started: num(row, 'started'),
+    activeRuns: num(row, 'active_runs'),
+    spec: str(row, 'spec'),
+    fence: num(row, 'fence'),
+    sequence: num(row, 'sequence'),
   };
 }

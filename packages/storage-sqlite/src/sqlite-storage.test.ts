@@ -1,11 +1,20 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { JobExistsError, StorageError } from '@again/storage';
 import Database from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, SqliteDialect } from 'kysely';
+import { CamelCasePlugin, Kysely, Migrator, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SQLITE_STORAGE_DEFAULTS, type SqliteStorageOptions } from './options.js';
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './schema.js';
 import { createSqliteStorage } from './sqlite-storage.js';
-import { newJob, runTimes, sequences, start, T0 } from './test-utils/jobs.js';
+import {
+  complete,
+  intervalPlan,
+  newJob,
+  runTimes,
+  sequences,
+  start,
+  T0,
+} from './test-utils/jobs.js';
 import { createTempDir } from './test-utils/temp-dir.js';
 
 const dir = createTempDir();
@@ -31,6 +40,8 @@ function withRaw<T>(file: string, fn: (db: Database.Database) => T): T {
   }
 }
 
+const ALL_MIGRATIONS = [{ name: '0001_initial' }, { name: '0002_due_order' }];
+
 describe('createSqliteStorage: options', () => {
   it.each<[string, unknown]>([
     ['an empty path', ''],
@@ -47,28 +58,46 @@ describe('createSqliteStorage: options', () => {
     ['a zero defaultHistoryLimit', { database: ':memory:', defaultHistoryLimit: 0 }],
     ['a NaN historyMaxAge', { database: ':memory:', historyMaxAge: Number.NaN }],
     ['a zero historyMaxRowsPerJob', { database: ':memory:', historyMaxRowsPerJob: 0 }],
-    ['a string jobRetention', { database: ':memory:', jobRetention: '1d' }],
-    ['a now that is not a function', { database: ':memory:', now: 5 }],
+    ['a misspelt option', { database: ':memory:', busyTimeOut: 10 }],
+    // The first release's options of the argument-less prunes, gone with them: refused, not ignored.
+    ['jobRetention', { database: ':memory:', jobRetention: 60_000 }],
+    ['now', { database: ':memory:', now: () => 0 }],
   ])('rejects %s with ERR_STORAGE_INVALID_ARGUMENT', async (_, options) => {
     const error = await rejection(createSqliteStorage(options as SqliteStorageOptions));
     expect(error.code).toBe('ERR_STORAGE_INVALID_ARGUMENT');
     expect(error.operation).toBe('createSqliteStorage');
   });
 
+  it('names every unknown option', async () => {
+    const error = await rejection(
+      createSqliteStorage({ database: ':memory:', a: 1, b: 2 } as SqliteStorageOptions),
+    );
+    expect(error.message).toContain('unknown options: a, b');
+  });
+
   it('has documented defaults', () => {
-    expect(SQLITE_STORAGE_DEFAULTS).toMatchObject({
+    expect(SQLITE_STORAGE_DEFAULTS).toEqual({
       busyTimeout: 5000,
       synchronous: 'full',
       defaultHistoryLimit: 20,
       historyMaxAge: Number.POSITIVE_INFINITY,
       historyMaxRowsPerJob: Number.POSITIVE_INFINITY,
-      jobRetention: Number.POSITIVE_INFINITY,
     });
     expect(Object.isFrozen(SQLITE_STORAGE_DEFAULTS)).toBe(true);
   });
 });
 
 describe('createSqliteStorage: setup', () => {
+  it('is a JobStore shared across processes, without notifications or a clock of its own', async () => {
+    const store = await createSqliteStorage(dir.file());
+    expect(store.capabilities).toEqual({ shared: true, notifies: false, clock: false });
+    expect(store.subscribe).toBeUndefined();
+    // The prunes take their retention from the caller: the argument-less forms are gone.
+    const prune = store.pruneHistory as () => Promise<number>;
+    expect((await rejection(prune())).code).toBe('ERR_STORAGE_INVALID_ARGUMENT');
+    await store.close();
+  });
+
   it('creates the schema with WAL, its own migration table and the claim/history indexes', async () => {
     const file = dir.file();
     const store = await createSqliteStorage(file);
@@ -89,47 +118,133 @@ describe('createSqliteStorage: setup', () => {
       ]);
       expect(names('index')).toEqual(
         expect.arrayContaining([
-          'again_jobs_due_idx',
+          'again_jobs_due_order_idx',
           'again_runs_finished_idx',
           'again_runs_job_sequence_idx',
           'again_runs_lease_idx',
         ]),
       );
-      expect(db.prepare('select name from again_migrations').all()).toEqual([
-        { name: '0001_initial' },
-      ]);
+      expect(names('index')).not.toContain('again_jobs_due_idx');
+      expect(db.prepare('select name from again_migrations order by name').all()).toEqual(
+        ALL_MIGRATIONS,
+      );
       const columns = (index: string) =>
         (db.pragma(`index_info(${index})`) as Array<{ name: string }>).map((c) => c.name);
-      expect(columns('again_jobs_due_idx')).toEqual(['state', 'next_run_at']);
+      expect(columns('again_jobs_due_order_idx')).toEqual(['next_run_at', 'id']);
       expect(columns('again_runs_job_sequence_idx')).toEqual(['job_id', 'sequence']);
       expect(columns('again_runs_finished_idx')).toEqual(['finished_at']);
     });
   });
 
-  it('due-time claims and history reads use the indexes', async () => {
+  it('the statements the store runs use the indexes: claims never sort the due jobs', async () => {
+    // A Kysely instance with a log shows the exact SQL (and parameters) of every statement.
     const file = dir.file();
-    await (await createSqliteStorage(file)).close();
+    const statements: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+    const kysely = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database: new Database(file) }),
+      log: (event) => {
+        statements.push({ sql: event.query.sql, parameters: event.query.parameters });
+      },
+    });
+    const store = await createSqliteStorage({ database: kysely });
+    await store.createJob(newJob('a'));
+    const run = await start(store, 'a', { skip: [-500] });
+    await complete(store, run);
+    await store.nextDueAt();
+    await store.history('a');
+    await store.claimExpiredRuns({ owner: 'b', now: T0, leaseDuration: 1000, limit: 10 });
+    await store.close();
+    await kysely.destroy();
+    const plans = withRaw(file, (db) =>
+      statements
+        .filter(({ sql }) => /^(select|update|delete|insert)/i.test(sql.trim()))
+        .map(({ sql, parameters }) => ({
+          sql,
+          plan: (
+            db.prepare(`explain query plan ${sql}`).all(...parameters) as Array<{
+              detail: string;
+            }>
+          )
+            .map((row) => row.detail)
+            .join('; '),
+        })),
+    );
+    if (process.env.SHOW_PLANS) console.log(plans);
+    const planOf = (pattern: RegExp) => {
+      const found = plans.filter(({ sql }) => pattern.test(sql));
+      expect(found.length).toBeGreaterThan(0);
+      return found.map(({ plan }) => plan).join(' | ');
+    };
+    const claim = planOf(/from "again_jobs" where state in .* order by "next_run_at"/);
+    expect(claim).toContain('again_jobs_due_order_idx');
+    expect(claim).not.toContain('TEMP B-TREE');
+    expect(planOf(/min\("next_run_at"\)/)).toContain('again_jobs_due_order_idx');
+    expect(planOf(/status = 'running' and "r"."lease_until" </)).toContain('again_runs_lease_idx');
+    expect(planOf(/"job_id" = \? and "status" != \?/)).toContain('again_runs_job_sequence_idx');
+    // Batched writes find their rows by key, never by scanning a table.
+    for (const { sql, plan } of plans) {
+      if (/json_each/.test(sql))
+        expect(plan, sql).not.toMatch(/SCAN (again_jobs|again_runs|r|n)\b/);
+    }
+  });
+
+  it('upgrades a file of the first release (0001 only): data kept, 0002 applied', async () => {
+    const file = dir.file();
+    const database = new Database(file);
+    database.pragma('journal_mode = wal');
+    const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
+    const migrator = new Migrator({
+      db: kysely,
+      provider: migrationProvider,
+      migrationTableName: MIGRATION_TABLE,
+      migrationLockTableName: MIGRATION_LOCK_TABLE,
+    });
+    expect((await migrator.migrateTo('0001_initial')).error).toBeUndefined();
+    // A job and a finished run as the first release wrote them (last_run as a row copy).
+    const lastRun = {
+      occurrence_id: `old@${T0}`,
+      job_id: 'old',
+      scheduled_at: T0,
+      sequence: 1,
+      fence: 1,
+      status: 'succeeded',
+      owner: 'v1',
+      lease_until: null,
+      started_at: T0,
+      finished_at: T0 + 5,
+      reason: null,
+      result: '{"status":200}',
+    };
+    database
+      .prepare(
+        `insert into again_jobs (id, spec, state, next_run_at, fence, sequence, started, runs,
+           active_runs, created_at, updated_at, last_run)
+         values ('old', '{"every":1000}', 'scheduled', ?, 1, 1, 1, 1, 0, ?, ?, ?)`,
+      )
+      .run(T0 + 1000, T0, T0 + 5, JSON.stringify(lastRun));
+    database
+      .prepare(
+        `insert into again_runs values (@occurrence_id, @job_id, @scheduled_at, @sequence,
+           @fence, @status, @owner, @lease_until, @started_at, @finished_at, @reason, @result)`,
+      )
+      .run(lastRun);
+    await kysely.destroy();
+
+    const store = await createSqliteStorage(file);
+    expect(await store.getJob('old')).toMatchObject({
+      spec: { every: 1000 },
+      nextRunAt: T0 + 1000,
+      runs: 1,
+      lastRun: { occurrenceId: `old@${T0}`, result: { status: 200 }, owner: 'v1' },
+    });
+    expect(await store.nextDueAt()).toBe(T0 + 1000);
+    const run = await start(store, 'old');
+    expect(run).toMatchObject({ sequence: 2, fence: 2, scheduledAt: T0 + 1000 });
+    await store.close();
     withRaw(file, (db) => {
-      const plan = (query: string) =>
-        (db.prepare(`explain query plan ${query}`).all() as Array<{ detail: string }>)
-          .map((row) => row.detail)
-          .join('; ');
-      expect(
-        plan(
-          "select * from again_jobs where state in ('scheduled', 'running') and next_run_at <= 5",
-        ),
-      ).toContain('again_jobs_due_idx');
-      expect(
-        plan(
-          "select * from again_runs where job_id = 'a' and status != 'running' order by sequence",
-        ),
-      ).toContain('again_runs_job_sequence_idx');
-      expect(plan('delete from again_runs where finished_at < 5')).toContain(
-        'again_runs_finished_idx',
+      expect(db.prepare('select name from again_migrations order by name').all()).toEqual(
+        ALL_MIGRATIONS,
       );
-      expect(
-        plan("select * from again_runs where status = 'running' and lease_until < 5"),
-      ).toContain('again_runs_lease_idx');
     });
   });
 
@@ -156,12 +271,22 @@ describe('createSqliteStorage: setup', () => {
 
   it('stores created concurrently on a fresh file in one process all open (one migration)', async () => {
     const file = dir.file();
-    const stores = await Promise.all(Array.from({ length: 4 }, () => createSqliteStorage(file)));
+    const kysely = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database: new Database(file) }),
+    });
+    // Path stores and a Kysely-backed one: the migration's transaction spans awaits.
+    const stores = await Promise.all([
+      createSqliteStorage(file),
+      createSqliteStorage({ database: kysely }),
+      createSqliteStorage(file),
+      createSqliteStorage(file),
+    ]);
     await stores[0]?.createJob(newJob('a'));
     for (const store of stores) expect(await store.countJobs()).toBe(1);
     await Promise.all(stores.map((store) => store.close()));
+    await kysely.destroy();
     withRaw(file, (db) =>
-      expect(db.prepare('select count(*) as n from again_migrations').get()).toEqual({ n: 1 }),
+      expect(db.prepare('select count(*) as n from again_migrations').get()).toEqual({ n: 2 }),
     );
   });
 
@@ -214,6 +339,15 @@ describe('createSqliteStorage: setup', () => {
     expect(typeof job?.nextRunAt).toBe('number');
     expect(await store.nextDueAt()).toBe(T0 + 2000);
     expect(await store.countJobs()).toBe(1);
+    const run = await start(store, 'a');
+    const [taken] = await store.claimExpiredRuns({
+      owner: 'b',
+      now: run.leaseUntil + 1,
+      leaseDuration: 1000,
+      limit: 1,
+    });
+    expect(taken?.run).toMatchObject({ fence: 3, owner: 'b', leaseUntil: run.leaseUntil + 1001 });
+    expect(typeof taken?.run.leaseUntil).toBe('number');
     await store.close();
     database.close();
   });
@@ -243,7 +377,22 @@ describe('createSqliteStorage: setup', () => {
       result: { sequence: 3 },
     });
     expect(sequences(await second.history('a'))).toEqual([1, 2, 3]);
-    expect(await second.runningRuns()).toEqual([running]);
+    expect(await second.runningRuns()).toEqual([
+      {
+        jobId: 'a',
+        scheduledAt: running.scheduledAt,
+        occurrenceId: running.occurrenceId,
+        sequence: 4,
+        fence: running.fence,
+        status: 'running',
+        owner: 'gone',
+        leaseUntil: running.leaseUntil,
+        startedAt: running.startedAt,
+        finishedAt: null,
+        reason: null,
+        result: null,
+      },
+    ]);
     await second.close();
   });
 });
@@ -261,12 +410,15 @@ describe('retention options', () => {
   it('historyMaxAge deletes old entries of the job on write', async () => {
     const store = await createSqliteStorage({ database: dir.file(), historyMaxAge: 3_600_000 });
     await store.createJob(newJob('a'));
-    // Run 1 finishes 2 h before run 2: writing run 2 drops it.
+    await store.createJob(newJob('b'));
+    await runTimes(store, 'b', 1, { finishedAt: (run) => run.scheduledAt - 7_200_000 });
+    // Run 1 finishes 2 h before run 2: writing run 2 drops it (and only in its own job).
     let i = 0;
     await runTimes(store, 'a', 2, {
       finishedAt: (run) => run.scheduledAt + (i++ === 0 ? -7_200_000 : 10),
     });
     expect(sequences(await store.history('a'))).toEqual([2]);
+    expect(sequences(await store.history('b'))).toEqual([1]);
     await store.close();
   });
 
@@ -278,66 +430,20 @@ describe('retention options', () => {
     await store.close();
   });
 
-  it('pruneHistory() applies the configured retention at now()', async () => {
-    const now = T0 + 10 * 3_600_000;
+  it('a claim that records skipped entries trims that history, capped and aged', async () => {
     const store = await createSqliteStorage({
       database: dir.file(),
-      historyMaxAge: 90 * 60_000,
-      historyMaxRowsPerJob: 2,
-      defaultHistoryLimit: 10,
-      now: () => now,
+      historyMaxRowsPerJob: 3,
+      historyMaxAge: 60_000,
     });
-    // 3 jobs x 4 runs finishing at now - 4 h, -3 h, -2 h, -1 h (the seed's pruning test).
-    for (const id of ['a', 'b', 'c']) {
-      await store.createJob(newJob(id));
-      let hoursAgo = 4;
-      await runTimes(store, id, 4, {
-        historyLimit: 10,
-        finishedAt: () => now - hoursAgo-- * 3_600_000,
-      });
-    }
-    // Written with the age bound applied per write at each finish time, so all 4 runs are kept
-    // (each is within 90 min of the next), but the row cap of 2 applied on write:
-    for (const id of ['a', 'b', 'c']) expect(sequences(await store.history(id))).toEqual([3, 4]);
-    // Now, at `now`, the age pass deletes run 3 (2 h old) of every job; run 4 (1 h) stays.
-    expect(await store.pruneHistory()).toBe(3);
-    for (const id of ['a', 'b', 'c']) expect(sequences(await store.history(id))).toEqual([4]);
-    await store.close();
-  });
-
-  it('pruneHistory() without configured retention deletes nothing', async () => {
-    const store = await createSqliteStorage(dir.file());
     await store.createJob(newJob('a'));
-    await runTimes(store, 'a', 3);
-    expect(await store.pruneHistory()).toBe(0);
-    expect(sequences(await store.history('a'))).toEqual([1, 2, 3]);
-    await store.close();
-  });
-
-  it('pruneJobs() deletes terminal jobs older than jobRetention, with their ledger', async () => {
-    let now = T0;
-    const store = await createSqliteStorage({
-      database: dir.file(),
-      jobRetention: 60_000,
-      now: () => now,
-    });
-    for (const id of ['done', 'live', 'fresh']) await store.createJob(newJob(id));
-    await runTimes(store, 'done', 2);
-    await store.endJob('done', 'completed', T0 + 5000);
-    await store.endJob('fresh', 'removed', T0 + 100_000);
-    now = T0 + 100_000;
-    expect(await store.pruneJobs()).toBe(1);
-    expect(await store.jobIds()).toEqual(['fresh', 'live']);
-    expect(await store.getRun('done@1700000001000')).toBeUndefined();
-    await store.close();
-  });
-
-  it('pruneJobs() without jobRetention deletes nothing', async () => {
-    const store = await createSqliteStorage(dir.file());
-    await store.createJob(newJob('a'));
-    await store.endJob('a', 'removed', T0);
-    expect(await store.pruneJobs()).toBe(0);
-    expect(await store.countJobs()).toBe(1);
+    await store.createJob(newJob('b'));
+    await runTimes(store, 'b', 1, { finishedAt: () => T0 - 3_600_000 });
+    // 5 skipped + a run: the cap keeps the newest 3 finished entries.
+    await start(store, 'a', { skip: [-5, -4, -3, -2, -1], historyLimit: 10 });
+    expect(sequences(await store.history('a'))).toEqual([3, 4, 5]);
+    // b's old entry was not touched by a's claim.
+    expect(sequences(await store.history('b'))).toEqual([1]);
     await store.close();
   });
 });
@@ -361,14 +467,32 @@ describe('failures are typed and never swallowed', () => {
   it('an undecodable row: ERR_STORAGE_CORRUPT on every read that meets it', async () => {
     const file = dir.file();
     const store = await createSqliteStorage(file);
-    await store.createJob(newJob('a'));
-    await store.createJob(newJob('b'));
-    withRaw(file, (db) => db.prepare("update again_jobs set spec = '{oops' where id = 'b'").run());
+    for (const id of ['a', 'b', 'c']) await store.createJob(newJob(id));
+    await start(store, 'c');
+    withRaw(file, (db) => {
+      db.prepare("update again_jobs set spec = '{oops' where id = 'b'").run();
+      db.prepare("update again_runs set fence = 'x' where job_id = 'c'").run();
+    });
     expect(await store.getJob('a')).toMatchObject({ id: 'a' });
-    for (const read of [store.getJob('b'), store.queryJobs(), store.dueJobs(T0 + 1000, 10)]) {
+    for (const read of [
+      store.getJob('b'),
+      store.queryJobs(),
+      store.runningRuns(),
+      store.getRun(`c@${T0 + 1000}`),
+      // A planner that reads the spec of b meets it.
+      store.claimDue({
+        owner: 'x',
+        now: T0 + 1000,
+        limit: 10,
+        leaseDuration: 1000,
+        plan: (job) => (job.spec.kind === 'test' ? null : null),
+      }),
+    ]) {
       const error = await rejection(read);
       expect(error.code).toBe('ERR_STORAGE_CORRUPT');
     }
+    // Nothing was written by the failed claim.
+    expect(await store.getJob('a')).toMatchObject({ fence: 0, sequence: 0 });
     await store.close();
   });
 
@@ -380,11 +504,15 @@ describe('failures are typed and never swallowed', () => {
     const database = new Database(file, { readonly: true });
     const store = await createSqliteStorage({ database });
     expect(await store.jobIds()).toEqual(['a']);
-    const error = await rejection(store.createJob(newJob('b')));
-    expect(error).toMatchObject({ code: 'ERR_STORAGE', operation: 'createJob' });
-    expect((error.cause as { code?: string }).code).toBe('SQLITE_READONLY');
-    const ended = await rejection(store.endJob('a', 'removed', T0));
-    expect((ended.cause as { code?: string }).code).toBe('SQLITE_READONLY');
+    for (const [operation, call] of [
+      ['createJob', () => store.createJob(newJob('b'))],
+      ['endJob', () => store.endJob('a', 'removed', T0)],
+      ['claimDue', () => start(store, 'a')],
+    ] as const) {
+      const error = await rejection(call());
+      expect(error).toMatchObject({ code: 'ERR_STORAGE', operation });
+      expect((error.cause as { code?: string }).code).toBe('SQLITE_READONLY');
+    }
     await store.close();
     database.close();
   });
@@ -394,11 +522,24 @@ describe('failures are typed and never swallowed', () => {
     const store = await createSqliteStorage(file);
     await store.createJob(newJob('a'));
     withRaw(file, (db) => db.exec('drop table again_runs'));
+    const lease = { occurrenceId: 'a@1', owner: 'o', fence: 1 };
     for (const [operation, call] of [
       ['history', () => store.history('a')],
       ['getRun', () => store.getRun('a@1')],
       ['runningRuns', () => store.runningRuns()],
-      ['claimOccurrence', () => start(store, 'a')],
+      ['claimDue', () => start(store, 'a')],
+      [
+        'renewLeases',
+        () => store.renewLeases({ owner: 'o', leases: [lease], now: T0, leaseDuration: 1 }),
+      ],
+      [
+        'completeRuns',
+        () => store.completeRuns([{ ...lease, status: 'failed', finishedAt: T0, result: null }]),
+      ],
+      [
+        'claimExpiredRuns',
+        () => store.claimExpiredRuns({ owner: 'o', now: T0, leaseDuration: 1, limit: 1 }),
+      ],
       ['pruneJobs', () => store.pruneJobs({ finishedBefore: T0 })],
     ] as const) {
       const error = await rejection(call());
@@ -438,10 +579,19 @@ describe('failures are typed and never swallowed', () => {
     other.exec('begin immediate');
     try {
       const error = await rejection(start(store, 'a'));
-      expect(error).toMatchObject({ code: 'ERR_STORAGE', operation: 'claimOccurrence' });
+      expect(error).toMatchObject({ code: 'ERR_STORAGE', operation: 'claimDue' });
       expect((error.cause as { code?: string }).code).toBe('SQLITE_BUSY');
       const created = await rejection(store.createJob(newJob('b')));
       expect((created.cause as { code?: string }).code).toBe('SQLITE_BUSY');
+      const renewed = await rejection(
+        store.renewLeases({
+          owner: 'o',
+          leases: [{ occurrenceId: 'a@1', fence: 1 }],
+          now: T0,
+          leaseDuration: 1,
+        }),
+      );
+      expect((renewed.cause as { code?: string }).code).toBe('SQLITE_BUSY');
       // WAL: reads are not blocked by a writer.
       expect(await store.getJob('a')).toMatchObject({ nextRunAt: T0 + 1000, fence: 0 });
     } finally {
@@ -469,63 +619,26 @@ describe('failures are typed and never swallowed', () => {
     other.close();
   });
 
-  it('rejects invalid arguments with ERR_STORAGE_INVALID_ARGUMENT and writes nothing', async () => {
+  it('a planner that throws: its own error, nothing written', async () => {
     const store = await createSqliteStorage(dir.file());
     await store.createJob(newJob('a'));
-    const calls: Array<[string, () => Promise<unknown>]> = [
-      ['createJob', () => store.createJob({ ...newJob('b'), nextRunAt: Number.NaN })],
-      ['createJob', () => store.createJob({ ...newJob('b'), spec: { n: 1n } as never })],
-      ['createJob', () => store.createJob({ ...newJob('b'), spec: [] as never })],
-      ['createJob', () => store.createJob({ ...newJob('b'), id: 7 as never })],
-      ['queryJobs', () => store.queryJobs({ states: ['done' as never] })],
-      ['endJob', () => store.endJob('a', 'running' as never, T0)],
-      ['dueJobs', () => store.dueJobs(Number.NaN, 10)],
-      [
-        'claimOccurrence',
-        () =>
-          store.claimOccurrence({
-            jobId: 'a',
-            expectedNextRunAt: T0 + 1000,
-            nextRunAt: Number.POSITIVE_INFINITY,
-            now: T0,
-          }),
-      ],
-      [
-        'claimOccurrence',
-        () =>
-          store.claimOccurrence({
-            jobId: 'a',
-            expectedNextRunAt: T0 + 1000,
-            nextRunAt: T0 + 2000,
-            skipped: [{ scheduledAt: T0 + 1000, occurrenceId: 'x', reason: 'missed' }],
-            run: { scheduledAt: T0 + 1000, occurrenceId: 'y', owner: 'o', leaseUntil: T0 + 5000 },
-            now: T0,
-          }),
-      ],
-      [
-        'completeRun',
-        () =>
-          store.completeRun({
-            occurrenceId: 'a@1',
-            owner: 'o',
-            fence: 1,
-            status: 'running' as never,
-            finishedAt: T0,
-            result: null,
-          }),
-      ],
-      [
-        'renewLease',
-        () => store.renewLease({ occurrenceId: 'a@1', owner: 'o', fence: 1 }, Number.NaN),
-      ],
-      ['pruneHistory', () => store.pruneHistory({ now: Number.NaN, maxAge: 1 })],
-    ];
-    for (const [operation, call] of calls) {
-      const error = await rejection(call());
-      expect(error).toMatchObject({ code: 'ERR_STORAGE_INVALID_ARGUMENT', operation });
-    }
-    expect(await store.jobIds()).toEqual(['a']);
-    expect(await store.getJob('a')).toMatchObject({ nextRunAt: T0 + 1000, fence: 0, sequence: 0 });
+    await store.createJob(newJob('b'));
+    const boom = new Error('boom');
+    const error = await store
+      .claimDue({
+        owner: 'o',
+        now: T0 + 1000,
+        limit: 10,
+        leaseDuration: 1000,
+        plan: (job) => {
+          if (job.id === 'b') throw boom;
+          return intervalPlan(1000)(job);
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBe(boom);
+    expect(await store.runningRuns()).toEqual([]);
+    expect(await store.getJob('a')).toMatchObject({ fence: 0, sequence: 0, state: 'scheduled' });
     await store.close();
   });
 

@@ -1,43 +1,31 @@
-// A child process for processes.test.ts: claims due occurrences through the adapter (built dist),
-// on virtual time, and reports every claim it won to the parent over IPC.
+// A child process for processes.test.ts: claims due occurrences through the adapter (built dist)
+// with batched claimDue and completeRuns, on virtual time, and reports what it won to the parent.
+// Every claim runs at the virtual time <now>, leases last <lease> ms, jobs repeat every <every> ms
+// until their spec's `last` occurrence.
 //
-//   node claim-worker.mjs <file> <owner> race   -> claims and completes until nothing is due,
+//   node claim-worker.mjs <file> <owner> <now> <lease> <every> race
+//                                               -> claims and completes until nothing is due,
 //                                                  then sends { done: [occurrenceIds] } and exits
-//   node claim-worker.mjs <file> <owner> crash  -> claims forever, completing every other run and
+//   node claim-worker.mjs ... crash             -> claims forever, completing every other run and
 //                                                  leaving the rest running; sends { claimed: id }
-//                                                  after each claim commits (to be SIGKILLed)
+//                                                  for each run once its claim committed (to be
+//                                                  SIGKILLed)
 import { createSqliteStorage } from '../../dist/index.js';
 
-const [file, owner, mode] = process.argv.slice(2);
-const EVERY = 1000;
-const LEASE = 5000;
+const [file, owner, now, lease, every, mode] = process.argv.slice(2);
+const EVERY = Number(every);
 
 const store = await createSqliteStorage({ database: file, defaultHistoryLimit: 1_000_000 });
 
-/** Claims the occurrence a due job is waiting for; the run, or null when another process won. */
-async function claim(job, now) {
+/** Interval jobs whose spec says when they end: the due occurrence runs, the next is EVERY later. */
+function plan(job) {
   const at = job.nextRunAt;
-  const last = job.spec.last;
-  const result = await store.claimOccurrence({
-    jobId: job.id,
-    expectedNextRunAt: at,
-    nextRunAt: at + EVERY <= last ? at + EVERY : null,
-    run: { scheduledAt: at, occurrenceId: `${job.id}@${at}`, owner, leaseUntil: at + LEASE },
-    now,
-  });
-  return result?.run ?? null;
-}
-
-async function complete(run) {
-  const done = await store.completeRun({
-    occurrenceId: run.occurrenceId,
-    owner,
-    fence: run.fence,
-    status: 'succeeded',
-    finishedAt: run.scheduledAt + 1,
-    result: { owner },
-  });
-  if (!done) throw new Error(`completion of ${run.occurrenceId} refused`);
+  const next = at + EVERY;
+  return {
+    run: { scheduledAt: at, occurrenceId: `${job.id}@${at}` },
+    skipped: [],
+    nextRunAt: next <= job.spec.last ? next : null,
+  };
 }
 
 // Tell the parent the store is open, then wait for its go: every worker starts claiming at once.
@@ -45,23 +33,35 @@ const go = new Promise((resolve) => process.once('message', resolve));
 process.send({ ready: true });
 await go;
 
-const now = Number.MAX_SAFE_INTEGER; // everything scheduled is due
 const won = [];
 let count = 0;
 for (;;) {
-  const due = await store.dueJobs(now, 20);
-  if (due.length === 0) break;
-  for (const job of due) {
-    const run = await claim(job, job.nextRunAt);
-    if (run === null) continue;
+  const { runs, examined, conflicts } = await store.claimDue({
+    owner,
+    now: Number(now),
+    limit: 4,
+    leaseDuration: Number(lease),
+    plan,
+  });
+  if (conflicts.length > 0) throw new Error(`unexpected conflicts: ${conflicts.join(', ')}`);
+  if (examined === 0) break;
+  const finished = [];
+  for (const run of runs) {
     won.push(run.occurrenceId);
-    if (mode === 'crash') {
-      process.send({ claimed: run.occurrenceId });
-      if (count++ % 2 === 0) await complete(run);
-    } else {
-      await complete(run);
-    }
+    if (mode === 'crash') process.send({ claimed: run.occurrenceId });
+    if (mode !== 'crash' || count++ % 2 === 0) finished.push(run);
   }
+  const recorded = await store.completeRuns(
+    finished.map((run) => ({
+      occurrenceId: run.occurrenceId,
+      owner,
+      fence: run.fence,
+      status: 'succeeded',
+      finishedAt: run.scheduledAt + 1,
+      result: { owner },
+    })),
+  );
+  if (!recorded.every(Boolean)) throw new Error('a completion was refused');
 }
 process.send({ done: won }, () => {
   store.close().then(() => process.exit(0));

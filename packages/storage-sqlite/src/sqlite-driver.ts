@@ -1,0 +1,155 @@
+/**
+ * The SQLite driver: the `StoreDriver` that `createJobStore` wraps into the SQLite `JobStore`.
+ *
+ * @module
+ */
+
+import type {
+  DriverCompletion,
+  DriverDueClaim,
+  DriverDueClaimResult,
+  DriverNewJob,
+  DriverTakenOverRun,
+  JobRow,
+  JobState,
+  LeaseRenewal,
+  LeaseRenewalRequest,
+  RunRow,
+  StoreCapabilities,
+  StoreDriver,
+  TerminalJobState,
+} from '@again/storage';
+import type { Connection, Op, TxMode } from './connection.js';
+import { toStorageError } from './errors.js';
+import * as ops from './operations.js';
+
+/**
+ * Shared: other processes open the same file. No notifications (SQLite has no channel between
+ * connections) and no clock of its own (the scheduler's time is used).
+ */
+const CAPABILITIES: StoreCapabilities = Object.freeze({
+  shared: true,
+  notifies: false,
+  clock: false,
+});
+
+/**
+ * Runs each driver call as one operation of `operations.ts` on the store's connection: a
+ * `BEGIN IMMEDIATE` transaction when it writes (`write`), a deferred one when it reads several
+ * times (`read`), none for a single statement (`single`).
+ */
+export class SqliteDriver implements StoreDriver {
+  readonly capabilities: StoreCapabilities = CAPABILITIES;
+  readonly #connection: Connection;
+  readonly #close: () => void;
+  readonly #retention: ops.WriteRetention;
+
+  /**
+   * @param connection - the open, configured and migrated connection
+   * @param close - closes what the store opened (nothing the user passed in)
+   * @param retention - the history limits applied on write
+   */
+  constructor(connection: Connection, close: () => void, retention: ops.WriteRetention) {
+    this.#connection = connection;
+    this.#close = close;
+    this.#retention = retention;
+  }
+
+  /** Runs one operation; every failure becomes a `StorageError` (or stays a `JobExistsError`). */
+  async #run<T>(operation: string, mode: TxMode, op: Op<T>): Promise<T> {
+    try {
+      return await this.#connection.run(op, mode);
+    } catch (error) {
+      throw toStorageError(operation, error);
+    }
+  }
+
+  createJob(job: DriverNewJob): Promise<JobRow> {
+    return this.#run('createJob', 'write', ops.createJob(job));
+  }
+
+  getJob(id: string): Promise<JobRow | undefined> {
+    return this.#run('getJob', 'single', ops.getJob(id));
+  }
+
+  queryJobs(query: {
+    readonly ids: readonly string[];
+    readonly states: readonly JobState[];
+    readonly offset: number;
+    readonly limit: number | undefined;
+  }): Promise<JobRow[]> {
+    return this.#run('queryJobs', 'single', ops.queryJobs(query));
+  }
+
+  countJobs(states: readonly JobState[]): Promise<number> {
+    return this.#run('countJobs', 'single', ops.countJobs(states));
+  }
+
+  jobIds(states: readonly JobState[]): Promise<string[]> {
+    return this.#run('jobIds', 'single', ops.jobIds(states));
+  }
+
+  endJob(id: string, state: TerminalJobState, now: number): Promise<JobRow | undefined> {
+    return this.#run('endJob', 'write', ops.endJob(id, state, now));
+  }
+
+  nextDueAt(): Promise<number | null> {
+    return this.#run('nextDueAt', 'single', ops.nextDueAt());
+  }
+
+  claimDue(claim: DriverDueClaim): Promise<DriverDueClaimResult> {
+    return this.#run('claimDue', 'write', ops.claimDue(claim, this.#retention));
+  }
+
+  renewLeases(renewal: LeaseRenewalRequest): Promise<LeaseRenewal> {
+    return this.#run('renewLeases', 'write', ops.renewLeases(renewal));
+  }
+
+  completeRuns(completions: readonly DriverCompletion[]): Promise<boolean[]> {
+    return this.#run('completeRuns', 'write', ops.completeRuns(completions, this.#retention));
+  }
+
+  claimExpiredRuns(claim: {
+    readonly owner: string;
+    readonly now: number;
+    readonly leaseDuration: number;
+    readonly limit: number;
+  }): Promise<DriverTakenOverRun[]> {
+    return this.#run('claimExpiredRuns', 'write', ops.claimExpiredRuns(claim));
+  }
+
+  getRun(occurrenceId: string): Promise<RunRow | undefined> {
+    return this.#run('getRun', 'single', ops.getRun(occurrenceId));
+  }
+
+  history(
+    jobId: string,
+    query: { readonly fromSequence: number | undefined; readonly limit: number | undefined },
+  ): Promise<RunRow[] | undefined> {
+    return this.#run('history', 'read', ops.history(jobId, query));
+  }
+
+  runningRuns(jobId: string | undefined): Promise<RunRow[]> {
+    return this.#run('runningRuns', 'single', ops.runningRuns(jobId));
+  }
+
+  pruneHistory(retention: {
+    readonly maxAge: number | undefined;
+    readonly maxRowsPerJob: number | undefined;
+    readonly now: number;
+  }): Promise<number> {
+    return this.#run('pruneHistory', 'write', ops.pruneHistory(retention));
+  }
+
+  pruneJobs(retention: { readonly finishedBefore: number }): Promise<number> {
+    return this.#run('pruneJobs', 'write', ops.pruneJobs(retention));
+  }
+
+  async close(): Promise<void> {
+    try {
+      this.#close();
+    } catch (error) {
+      throw toStorageError('close', error);
+    }
+  }
+}
