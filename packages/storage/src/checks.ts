@@ -87,7 +87,8 @@ export class Checks {
     ) {
       this.fail(`${name} must be an integer time from 0 to 8.64e15 (ms since the epoch)`);
     }
-    return value;
+    // -0 passes the checks; store 0, as a SQL column would.
+    return value === 0 ? 0 : value;
   }
 
   timeOrNull(name: string, value: unknown): number | null {
@@ -98,7 +99,7 @@ export class Checks {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       this.fail(`${name} must be an integer from ${min} to ${max}`);
     }
-    return value;
+    return value === 0 ? 0 : value;
   }
 
   /** An integer where 0 and below mean "none": returns `undefined` for those. */

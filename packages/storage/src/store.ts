@@ -5,13 +5,7 @@
  */
 
 import { Checks, STORAGE_LIMITS } from './checks.js';
-import type {
-  DriverCompletion,
-  DueRow,
-  JobRow,
-  RunRow,
-  StoreDriver,
-} from './driver.js';
+import type { DriverCompletion, DueRow, JobRow, RunRow, StoreDriver } from './driver.js';
 import { JobExistsError, StorageError } from './errors.js';
 import { jsonObjectText, parseJsonObject } from './json.js';
 import type {
@@ -176,12 +170,23 @@ class RuntimeStore implements JobStore {
     }
   }
 
-  /** Runs a driver call: refused once closed, tracked for `close()`, its failures typed. */
-  async #call<T>(operation: string, body: () => Promise<T>): Promise<T> {
+  /** Throws `ERR_STORAGE_CLOSED` once `close()` was called. */
+  #ensureOpen(operation: string): void {
     if (this.#closing !== null) {
       throw new StorageError(operation, 'the store is closed', { code: 'ERR_STORAGE_CLOSED' });
     }
-    const running = body();
+  }
+
+  /** Runs a driver call: refused once closed, tracked for `close()`, its failures typed. */
+  async #call<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    this.#ensureOpen(operation);
+    let running: Promise<T>;
+    try {
+      running = Promise.resolve(body());
+    } catch (error) {
+      // A driver method that throws before returning its promise fails the same way.
+      running = Promise.reject(error);
+    }
     this.#pending.add(running);
     try {
       return await running;
@@ -194,13 +199,15 @@ class RuntimeStore implements JobStore {
     }
   }
 
-  #subscribe(listener: (wake: WakeEvent) => void): Promise<WakeSubscription> {
+  async #subscribe(listener: (wake: WakeEvent) => void): Promise<WakeSubscription> {
     if (typeof listener !== 'function') {
       new Checks('subscribe').fail('listener must be a function');
     }
     const subscribe = this.#driver.subscribe;
     return this.#call('subscribe', async () => {
-      if (subscribe === undefined) throw new Error('the driver declares notifies without subscribe');
+      if (subscribe === undefined) {
+        throw new Error('the driver declares notifies without subscribe');
+      }
       return subscribe.call(this.#driver, (wake) => {
         try {
           listener({ jobId: wake.jobId, at: wake.at });
@@ -282,18 +289,21 @@ class RuntimeStore implements JobStore {
     const limit = check.integer('claim.limit', c.limit, 0, STORAGE_LIMITS.batch);
     const leaseDuration = check.leaseDuration('claim.leaseDuration', c.leaseDuration);
     const historyLimit = check.historyLimit('claim.historyLimit', c.historyLimit);
-    if (limit === 0) return { now, examined: 0, runs: [], conflicts: [] };
-    // The planner's own failure is the caller's, not the store's: it is rethrown as it is.
+    if (limit === 0) {
+      this.#ensureOpen('claimDue');
+      return { now, examined: 0, runs: [], conflicts: [] };
+    }
+    // The planner's own failure is the caller's, not the store's: it is rethrown as it is, and so
+    // is the refusal of an invalid plan, even when the driver wrapped what it caught.
     let planFailure: { error: unknown } | undefined;
     const plan = (row: DueRow, at: number): DuePlan | null => {
-      let planned: unknown;
       try {
-        planned = (planner as DueClaim['plan'])(new DueJobView(row), at);
+        const planned: unknown = (planner as DueClaim['plan'])(new DueJobView(row), at);
+        return planned === null ? null : checkPlan(planned, row.id);
       } catch (error) {
-        planFailure = { error };
+        planFailure ??= { error };
         throw error;
       }
-      return planned === null ? null : checkPlan(planned, row.id);
     };
     try {
       const result = await this.#call('claimDue', () =>
@@ -332,6 +342,7 @@ class RuntimeStore implements JobStore {
       leaseDuration: check.leaseDuration('renewal.leaseDuration', r.leaseDuration),
     };
     if (leases.length === 0) {
+      this.#ensureOpen('renewLeases');
       return { now: request.now, leaseUntil: request.now + request.leaseDuration, lost: [] };
     }
     const result = await this.#call('renewLeases', () => this.#driver.renewLeases(request));
@@ -367,7 +378,10 @@ class RuntimeStore implements JobStore {
           historyLimit: check.historyLimit(`${name}.historyLimit`, c.historyLimit),
         };
       });
-    if (rows.length === 0) return [];
+    if (rows.length === 0) {
+      this.#ensureOpen('completeRuns');
+      return [];
+    }
     const recorded = await this.#call('completeRuns', () => this.#driver.completeRuns(rows));
     return [...recorded];
   }
@@ -381,7 +395,10 @@ class RuntimeStore implements JobStore {
       leaseDuration: check.leaseDuration('claim.leaseDuration', c.leaseDuration),
       limit: check.integer('claim.limit', c.limit, 0, STORAGE_LIMITS.batch),
     };
-    if (request.limit === 0) return [];
+    if (request.limit === 0) {
+      this.#ensureOpen('claimExpiredRuns');
+      return [];
+    }
     const taken = await this.#call('claimExpiredRuns', () =>
       this.#driver.claimExpiredRuns(request),
     );
@@ -424,7 +441,10 @@ class RuntimeStore implements JobStore {
       maxRowsPerJob: check.positiveOrNone('retention.maxRowsPerJob', r.maxRowsPerJob),
       now: check.time('retention.now', r.now),
     };
-    if (checked.maxAge === undefined && checked.maxRowsPerJob === undefined) return 0;
+    if (checked.maxAge === undefined && checked.maxRowsPerJob === undefined) {
+      this.#ensureOpen('pruneHistory');
+      return 0;
+    }
     return this.#call('pruneHistory', () => this.#driver.pruneHistory(checked));
   }
 

@@ -459,7 +459,8 @@ export interface DueClaimResult {
   readonly runs: readonly ClaimedRun[];
   /**
    * Jobs whose plan repeated an occurrence already in the ledger (same occurrence id, or same job
-   * and scheduled time): nothing was written for them and they stay due.
+   * and scheduled time), including one written for an earlier job of the same claim: nothing was
+   * written for them and they stay due. In the order their jobs were examined.
    */
   readonly conflicts: readonly string[];
 }
@@ -532,7 +533,7 @@ export interface LeaseRenewal {
   readonly now: number;
   /** The new expiry of every renewed lease. */
   readonly leaseUntil: number;
-  /** The leases that were not renewed, or whose job was removed or canceled. */
+  /** The leases that were not renewed, or whose job was removed or canceled, in request order. */
   readonly lost: ReadonlyArray<{ readonly occurrenceId: string; readonly reason: LostLeaseReason }>;
 }
 
