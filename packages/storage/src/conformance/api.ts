@@ -81,6 +81,11 @@ export interface StorageConformanceOptions {
   /**
    * Opens a fresh, empty store. Called once per test, so tests never see each other's data (for a
    * shared database: a new file, schema or table prefix per call).
+   *
+   * The store must follow the caller's times (`capabilities.clock` false): every case passes its
+   * own fixed times and never sleeps. An adapter that keeps its own clock (the database's) offers
+   * a mode that uses the `now` of each call instead, and `create` returns a store in that mode;
+   * with `capabilities.clock` true the suite fails at once, saying so.
    */
   readonly create: () => Promise<JobStore>;
   /**
@@ -92,8 +97,9 @@ export interface StorageConformanceOptions {
   readonly destroy?: (store: JobStore) => Promise<void>;
   /**
    * Opens another handle on the same data as `store`, the way a second scheduler instance (another
-   * connection or process) would see it. The race tests spread their calls over such peers. Peers
-   * are closed by the suite with `close()` before `destroy` runs on the original store.
+   * connection or process) would see it. The race tests spread their calls over such peers, and a
+   * store that notifies must wake a subscriber on a peer. Peers are closed by the suite with
+   * `close()` before `destroy` runs on the original store.
    *
    * @defaultValue every "instance" uses the one store
    */

@@ -38,15 +38,20 @@ describe('runStorageConformance', () => {
     const { groups, tests } = register();
     expect(groups).toEqual([
       'JobStore conformance: recorder',
+      'capabilities',
       'jobs',
+      'claims',
       'runs and history',
-      'occurrence claims',
+      'completion batches',
       'leases and takeover',
       'retention',
+      'argument rules',
       'defensive copies and JSON',
-      'concurrency and lifecycle',
+      'races across instances',
+      'lifecycle',
     ]);
-    expect(tests.length).toBeGreaterThanOrEqual(45);
+    expect(tests.length).toBeGreaterThanOrEqual(90);
+    expect(tests[0]?.name).toContain('capabilities.clock is false');
     expect(new Set(tests.map((test) => test.name)).size).toBe(tests.length);
     expect(tests.every((test) => test.timeout === STORAGE_CONFORMANCE_DEFAULTS.timeout)).toBe(true);
   });
@@ -140,5 +145,53 @@ describe('runStorageConformance', () => {
     expect(() => runStorageConformance(null as unknown as StorageConformanceOptions)).toThrow(
       StorageError,
     );
+  });
+});
+
+describe('runStorageConformance on a store that keeps its own clock', () => {
+  /** A store whose only answer is its capabilities; every method call throws. */
+  function clockStore(): { store: JobStore; calls: string[] } {
+    const calls: string[] = [];
+    const store = new Proxy({} as JobStore, {
+      get: (_target, key) => {
+        if (key === 'then' || key === 'subscribe') return undefined;
+        if (key === 'capabilities') return { shared: true, notifies: false, clock: true };
+        return async () => {
+          calls.push(String(key));
+        };
+      },
+    });
+    return { store, calls };
+  }
+
+  it('fails the first test saying why, and every other test at once with the same message', async () => {
+    const { store, calls } = clockStore();
+    const tests: Array<{ name: string; fn: () => Promise<void> }> = [];
+    runStorageConformance({
+      name: 'clock',
+      create: async () => store,
+      vitest: {
+        describe: (_name, factory) => factory(),
+        it: (name, fn) => tests.push({ name, fn }),
+        expect,
+      },
+    });
+    const failures: unknown[] = [];
+    for (const test of tests) {
+      try {
+        await test.fn();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    // The capability-shape test still runs; every other one fails.
+    expect(failures).toHaveLength(tests.length - 1);
+    const [first] = failures;
+    expect(first).toBeInstanceOf(Error);
+    expect((first as Error).message).toContain('capabilities.clock');
+    expect((first as Error).message).toContain("follows the caller's times");
+    expect(new Set(failures.map((failure) => (failure as Error).message)).size).toBe(1);
+    // No test body ran against the store: only the suite's cleanup closed it.
+    expect(new Set(calls)).toEqual(new Set(['close']));
   });
 });

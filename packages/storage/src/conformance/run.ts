@@ -11,20 +11,29 @@ import {
   STORAGE_CONFORMANCE_DEFAULTS,
   type StorageConformanceOptions,
 } from './api.js';
+import { argumentCases } from './cases/arguments.js';
+import { capabilityCases } from './cases/capabilities.js';
 import { claimCases } from './cases/claims.js';
+import { completionCases } from './cases/completions.js';
 import { copyCases } from './cases/copies.js';
 import { jobCases } from './cases/jobs.js';
 import { leaseCases } from './cases/leases.js';
 import { lifecycleCases } from './cases/lifecycle.js';
+import { raceCases } from './cases/races.js';
 import { retentionCases } from './cases/retention.js';
 import { runCases } from './cases/runs.js';
-import type { Harness, SuiteContext } from './harness.js';
+import { CLOCK_MESSAGE, type Harness, type SuiteContext } from './harness.js';
 
 /**
  * Registers the `JobStore` conformance suite: every behaviour of the contract in
  * `@again/storage`, tested on fresh stores from `options.create`, with injected times only (no
  * sleeps). Call it once at the top level of a test file; it registers one `describe` block named
  * `JobStore conformance: <name>` holding every test.
+ *
+ * Every case passes its own fixed times, so `create` must return a store that follows the
+ * caller's times (`capabilities.clock` false): an adapter that keeps its own clock offers a mode
+ * for this. On a store whose `capabilities.clock` is true, the first test fails saying so and
+ * every other test fails at once with the same message.
  *
  * @param options - the adapter's factory, optional cleanup and peers, and the runner's functions
  * @returns nothing; the tests run with the rest of the file
@@ -62,12 +71,14 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     expect: api.expect,
     defaultHistoryLimit:
       options.defaultHistoryLimit ?? STORAGE_CONFORMANCE_DEFAULTS.defaultHistoryLimit,
-    test: (name, body) => {
+    test: (name, body, testOptions = {}) => {
       api.it(
         name,
         async () => {
           const store = await options.create();
           const peers: JobStore[] = [];
+          // Every case passes its own times; a store on its own clock would fail them confusingly.
+          const ownClock = store.capabilities?.clock === true && testOptions.anyClock !== true;
           const harness: Harness = {
             store,
             instances: async (count) => {
@@ -81,6 +92,7 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
           let failed = false;
           let failure: unknown;
           try {
+            if (ownClock) throw new Error(CLOCK_MESSAGE);
             await body(harness);
           } catch (error) {
             failed = true;
@@ -101,12 +113,16 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
   };
 
   api.describe(`JobStore conformance: ${options.name}`, () => {
+    capabilityCases(context);
     jobCases(context);
-    runCases(context);
     claimCases(context);
+    runCases(context);
+    completionCases(context);
     leaseCases(context);
     retentionCases(context);
+    argumentCases(context);
     copyCases(context);
+    raceCases(context);
     lifecycleCases(context);
   });
 }

@@ -79,10 +79,8 @@ export function retentionCases({ describe, test, expect }: SuiteContext): void {
       await fourRunsAcrossHours(store, 'job-2');
       await store.createJob(newJob('job-3'));
       const now = T0 + 10 * HOUR;
-      expect(sequencesOf(await store.history('job-1', { limit: 1.5 }))).toEqual([4]);
-      expect(sequencesOf(await store.history('job-1', { limit: 0.5 }))).toEqual([4]);
-      // A fractional count rounds down (3.5 keeps 3) and the result counts whole entries.
-      expect(await store.pruneHistory({ maxRowsPerJob: 3.5, now })).toBe(2);
+      expect(await store.pruneHistory({ maxRowsPerJob: 3, now })).toBe(2);
+      expect(sequencesOf(await store.history('job-1'))).toEqual([2, 3, 4]);
       expect(await store.pruneHistory({ maxRowsPerJob: 1, now })).toBe(4);
       expect(sequencesOf(await store.history('job-1'))).toEqual([4]);
       expect(sequencesOf(await store.history('job-2'))).toEqual([4]);

@@ -1,16 +1,18 @@
 /**
- * Runs and history: claim and completion transitions, skipped occurrences, completion of a finished
- * schedule, history retention on write, history queries, getRun and runningRuns.
+ * Runs and history: a run's life from claim to completion, outcomes, completion of a finished
+ * schedule, history retention on completion, history queries, getRun and runningRuns.
  *
  * @module
  */
 
 import type { RunRecord } from '../../types.js';
 import {
+  claim,
   finishRun,
   must,
   newJob,
   occurrenceIdOf,
+  runEach,
   runTimes,
   type SuiteContext,
   sequencesOf,
@@ -25,12 +27,12 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
       store,
     }) => {
       const created = await store.createJob(newJob('job-1'));
-      const { job, run } = await startRun(store, 'job-1', {
+      const { job, run, claimed } = await startRun(store, 'job-1', {
         at: T0 + 1000,
         next: T0 + 2000,
         now: T0 + 1003,
         owner: 'instance-a',
-        leaseUntil: T0 + 31_003,
+        leaseDuration: 30_000,
       });
       expect(job).toMatchObject({
         id: 'job-1',
@@ -60,6 +62,16 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
         result: null,
       };
       expect(run).toEqual(expected);
+      expect(claimed).toEqual({
+        jobId: 'job-1',
+        createdAt: T0,
+        scheduledAt: T0 + 1000,
+        occurrenceId: expected.occurrenceId,
+        sequence: 1,
+        fence: job.fence,
+        startedAt: T0 + 1003,
+        leaseUntil: T0 + 31_003,
+      });
       expect(await store.getJob('job-1')).toEqual(job);
       expect(await store.getRun(run.occurrenceId)).toEqual(expected);
       expect(await store.runningRuns()).toEqual([expected]);
@@ -105,42 +117,6 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
       expect(await store.getJob('job-1')).toMatchObject({ state: 'scheduled', runs: 2 });
     });
 
-    test('every claim bumps the fence and the run holds the fence it was claimed under', async ({
-      store,
-    }) => {
-      const created = await store.createJob(newJob('job-1'));
-      let fence = created.fence;
-      for (let i = 1; i <= 3; i++) {
-        const at = T0 + i * 1000;
-        const { job, run } = await startRun(store, 'job-1', { at, next: at + 1000 });
-        expect(job.fence).toBeGreaterThan(fence);
-        expect(run.fence).toBe(job.fence);
-        fence = job.fence;
-      }
-      const skipOnly = must(
-        await store.claimOccurrence({
-          jobId: 'job-1',
-          expectedNextRunAt: T0 + 4000,
-          nextRunAt: T0 + 5000,
-          skipped: [
-            {
-              scheduledAt: T0 + 4000,
-              occurrenceId: occurrenceIdOf('job-1', T0 + 4000),
-              reason: 'overlap',
-            },
-          ],
-          now: T0 + 4000,
-        }),
-        'skip-only claim wins',
-      );
-      expect(skipOnly.job.fence).toBeGreaterThan(fence);
-      // Overlapping runs keep their own fences.
-      const running = await store.runningRuns('job-1');
-      expect(running.map((run) => run.fence)).toEqual([
-        ...new Set(running.map((run) => run.fence)),
-      ]);
-    });
-
     test('records failed, canceled and abandoned outcomes with their reason', async ({ store }) => {
       await store.createJob(newJob('job-1'));
       const outcomes = [
@@ -169,133 +145,6 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
       expect((await store.getJob('job-1'))?.lastRun?.status).toBe('abandoned');
     });
 
-    test('skipped occurrences are written with reasons, counted in sequence but not in runs', async ({
-      store,
-    }) => {
-      await store.createJob(newJob('job-1'));
-      const { job, run } = await startRun(store, 'job-1', {
-        expected: T0 + 1000,
-        at: T0 + 3000,
-        next: T0 + 4000,
-        now: T0 + 3100,
-        skipped: [
-          { scheduledAt: T0 + 1000, reason: 'missed' },
-          { scheduledAt: T0 + 2000, reason: 'missed' },
-        ],
-      });
-      expect(job).toMatchObject({
-        state: 'running',
-        sequence: 3,
-        started: 1,
-        runs: 0,
-        activeRuns: 1,
-        nextRunAt: T0 + 4000,
-        lastRun: null,
-      });
-      expect(run).toMatchObject({ scheduledAt: T0 + 3000, sequence: 3, status: 'running' });
-      const skipped = (scheduledAt: number, sequence: number, reason: string): RunRecord => ({
-        jobId: 'job-1',
-        scheduledAt,
-        occurrenceId: occurrenceIdOf('job-1', scheduledAt),
-        sequence,
-        fence: job.fence,
-        status: 'skipped',
-        owner: null,
-        leaseUntil: null,
-        startedAt: null,
-        finishedAt: T0 + 3100,
-        reason,
-        result: null,
-      });
-      const history = must(await store.history('job-1'), 'history exists');
-      expect(history.map(({ fence: _fence, ...rest }) => rest)).toEqual(
-        [skipped(T0 + 1000, 1, 'missed'), skipped(T0 + 2000, 2, 'missed')].map(
-          ({ fence: _fence, ...rest }) => rest,
-        ),
-      );
-      expect(await store.getRun(occurrenceIdOf('job-1', T0 + 2000))).toMatchObject({
-        status: 'skipped',
-        reason: 'missed',
-      });
-
-      expect(await finishRun(store, run)).toBe(true);
-      const after = must(await store.getJob('job-1'), 'job exists');
-      expect(after).toMatchObject({ runs: 1, started: 1, sequence: 3, activeRuns: 0 });
-      expect(after.lastRun?.sequence).toBe(3);
-      expect(sequencesOf(await store.history('job-1'))).toEqual([1, 2, 3]);
-    });
-
-    test('a claim may skip without running; the state follows the running entries', async ({
-      store,
-    }) => {
-      await store.createJob(newJob('job-1'));
-      const skipOnly = must(
-        await store.claimOccurrence({
-          jobId: 'job-1',
-          expectedNextRunAt: T0 + 1000,
-          nextRunAt: T0 + 2000,
-          skipped: [
-            {
-              scheduledAt: T0 + 1000,
-              occurrenceId: occurrenceIdOf('job-1', T0 + 1000),
-              reason: 'paused',
-            },
-          ],
-          now: T0 + 1001,
-        }),
-        'skip-only claim wins',
-      );
-      expect(skipOnly.run).toBeNull();
-      expect(skipOnly.job).toMatchObject({
-        state: 'scheduled',
-        nextRunAt: T0 + 2000,
-        sequence: 1,
-        started: 0,
-        runs: 0,
-        activeRuns: 0,
-        lastRun: null,
-      });
-
-      // While a run is active, an overlapping occurrence is skipped and the job stays running.
-      const { run } = await startRun(store, 'job-1', { at: T0 + 2000, next: T0 + 3000 });
-      const overlap = must(
-        await store.claimOccurrence({
-          jobId: 'job-1',
-          expectedNextRunAt: T0 + 3000,
-          nextRunAt: T0 + 4000,
-          skipped: [
-            {
-              scheduledAt: T0 + 3000,
-              occurrenceId: occurrenceIdOf('job-1', T0 + 3000),
-              reason: 'overlap',
-            },
-          ],
-          now: T0 + 3000,
-        }),
-        'overlap skip wins',
-      );
-      expect(overlap.job).toMatchObject({
-        state: 'running',
-        activeRuns: 1,
-        sequence: 3,
-        started: 1,
-      });
-      expect(await finishRun(store, run)).toBe(true);
-      expect(await store.getJob('job-1')).toMatchObject({
-        state: 'scheduled',
-        runs: 1,
-        activeRuns: 0,
-      });
-      const history = must(await store.history('job-1'), 'history exists');
-      expect(history.map(({ sequence, status, reason }) => ({ sequence, status, reason }))).toEqual(
-        [
-          { sequence: 1, status: 'skipped', reason: 'paused' },
-          { sequence: 2, status: 'succeeded', reason: null },
-          { sequence: 3, status: 'skipped', reason: 'overlap' },
-        ],
-      );
-    });
-
     test('a job with nextRunAt null completes exactly when its last running entry finishes', async ({
       store,
     }) => {
@@ -303,7 +152,7 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
       const first = await startRun(store, 'job-1', { at: T0 + 1000, next: T0 + 2000 });
       const last = await startRun(store, 'job-1', { at: T0 + 2000, next: null });
       expect(last.job).toMatchObject({ state: 'running', activeRuns: 2, nextRunAt: null });
-      expect(await store.dueJobs(T0 + 10_000_000, 10)).toEqual([]);
+      expect((await claim(store, runEach(), { now: T0 + 10_000_000 })).examined).toBe(0);
 
       expect(await finishRun(store, first.run, { finishedAt: T0 + 2500 })).toBe(true);
       expect(await store.getJob('job-1')).toMatchObject({
@@ -320,42 +169,6 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
         nextRunAt: null,
       });
       expect(await store.jobIds(['completed'])).toEqual(['job-1']);
-    });
-
-    test('a last run claimed with nextRunAt null completes the job when it finishes', async ({
-      store,
-    }) => {
-      await store.createJob(newJob('job-1'));
-      const { job, run } = await startRun(store, 'job-1', { at: T0 + 1000, next: null });
-      expect(job).toMatchObject({ state: 'running', nextRunAt: null, activeRuns: 1 });
-      expect(await store.nextDueAt()).toBeNull();
-      expect(await finishRun(store, run, { status: 'failed' })).toBe(true);
-      expect(await store.getJob('job-1')).toMatchObject({ state: 'completed', runs: 1 });
-    });
-
-    test('a claim that skips the last occurrence with no run active completes the job at once', async ({
-      store,
-    }) => {
-      await store.createJob(newJob('job-1'));
-      const claimed = must(
-        await store.claimOccurrence({
-          jobId: 'job-1',
-          expectedNextRunAt: T0 + 1000,
-          nextRunAt: null,
-          skipped: [
-            {
-              scheduledAt: T0 + 1000,
-              occurrenceId: occurrenceIdOf('job-1', T0 + 1000),
-              reason: 'missed',
-            },
-          ],
-          now: T0 + 5000,
-        }),
-        'claim wins',
-      );
-      expect(claimed.job).toMatchObject({ state: 'completed', nextRunAt: null, activeRuns: 0 });
-      expect(await store.getJob('job-1')).toEqual(claimed.job);
-      expect(await store.nextDueAt()).toBeNull();
     });
 
     test('history keeps the last historyLimit entries and runs counts all (4 runs, limit 2)', async ({
@@ -381,41 +194,10 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
       expect(history).toHaveLength(defaultHistoryLimit);
       expect(history.at(-1)?.sequence).toBe(count);
       expect(history[0]?.sequence).toBe(3);
-      // Zero and negative limits also mean the default.
+      // A zero limit also means the default.
       await runTimes(store, 'job-1', 1, { historyLimit: 0 });
       expect(await store.history('job-1')).toHaveLength(defaultHistoryLimit);
-      await runTimes(store, 'job-1', 1, { historyLimit: -1 });
-      expect(await store.history('job-1')).toHaveLength(defaultHistoryLimit);
-      expect(await store.getJob('job-1')).toMatchObject({ runs: count + 2 });
-    });
-
-    test('the history limit counts skipped entries and never drops running ones', async ({
-      store,
-    }) => {
-      await store.createJob(newJob('job-1'));
-      const { run } = await startRun(store, 'job-1', { at: T0 + 1000, next: T0 + 2000 });
-      const claimed = must(
-        await store.claimOccurrence({
-          jobId: 'job-1',
-          expectedNextRunAt: T0 + 2000,
-          nextRunAt: T0 + 5000,
-          skipped: [T0 + 2000, T0 + 3000, T0 + 4000].map((scheduledAt) => ({
-            scheduledAt,
-            occurrenceId: occurrenceIdOf('job-1', scheduledAt),
-            reason: 'overlap',
-          })),
-          historyLimit: 2,
-          now: T0 + 4000,
-        }),
-        'claim wins',
-      );
-      expect(claimed.job.sequence).toBe(4);
-      expect(sequencesOf(await store.history('job-1'))).toEqual([3, 4]);
-      expect(await store.getRun(run.occurrenceId)).toEqual(run);
-      expect(await store.runningRuns('job-1')).toEqual([run]);
-
-      expect(await finishRun(store, run, { historyLimit: 3 })).toBe(true);
-      expect(sequencesOf(await store.history('job-1'))).toEqual([1, 3, 4]);
+      expect(await store.getJob('job-1')).toMatchObject({ runs: count + 1 });
     });
 
     test('history queries filter like the seed (fromSequence, tail limit)', async ({ store }) => {
@@ -432,6 +214,7 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
       expect(await query({ fromSequence: 99 })).toEqual([]);
       expect(await query({ fromSequence: 0, limit: 0 })).toEqual([1, 2, 3, 4]);
       expect(await query({ fromSequence: -5, limit: -1 })).toEqual([1, 2, 3, 4]);
+      expect(await query({ fromSequence: 4, limit: 4 })).toEqual([4]);
       expect(await store.history('missing', { fromSequence: 1 })).toBeUndefined();
     });
 
@@ -440,7 +223,6 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
     }) => {
       await store.createJob(newJob('job-1'));
       const { run: finished } = await startRun(store, 'job-1', {
-        expected: T0 + 1000,
         at: T0 + 2000,
         next: T0 + 3000,
         skipped: [{ scheduledAt: T0 + 1000, reason: 'missed' }],
