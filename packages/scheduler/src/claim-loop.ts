@@ -151,7 +151,7 @@ export class ClaimLoop {
       if (planned.size > 0 && performance.now() - budgetStart > PLAN_BUDGET_MS) return null;
       let spec: JobSpec;
       try {
-        spec = specs.get(job.id, job.createdAt, () => job.spec);
+        spec = specs.get(job.specText, () => job.spec);
       } catch (error) {
         logger.error('job definition in storage is unreadable; canceling the job', {
           jobId: job.id,
@@ -215,7 +215,6 @@ export class ClaimLoop {
     }
     for (const id of [...unreadable, ...result.conflicts]) {
       await engine.store('endJob', () => storage.endJob(id, 'canceled', storeTime.now()));
-      specs.delete(id);
     }
     const more = result.examined >= limit;
     this.#starved = more && engine.runs.free === 0;

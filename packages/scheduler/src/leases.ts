@@ -11,6 +11,7 @@ import { type ActiveRun, abortRun, activeRun } from './active-runs.js';
 import type { Engine } from './engine.js';
 import type { JobSpec } from './job-types.js';
 import { recordUnstarted } from './run.js';
+import { specFromRecord } from './stored-spec.js';
 import { createWakeTimer, type WakeTimer } from './timer.js';
 
 /** The lease loop; see the module comment. */
@@ -183,7 +184,7 @@ export class LeaseLoop {
       }
       let spec: JobSpec | null = null;
       try {
-        spec = engine.specs.get(job.id, job.createdAt, () => job.spec);
+        spec = specFromRecord(job.spec);
       } catch (error) {
         options.logger.error('job definition in storage is unreadable', { jobId: job.id, error });
       }

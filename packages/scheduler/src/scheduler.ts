@@ -365,9 +365,8 @@ class SchedulerEngine implements Scheduler, Engine {
     options.signal?.throwIfAborted();
     this.#assertRunning();
     const id = requestedId ?? `job-${globalThis.crypto.randomUUID()}`;
-    let created: Awaited<ReturnType<ResolvedOptions['storage']['createJob']>>;
     try {
-      created = await o.storage.createJob({
+      await o.storage.createJob({
         id,
         spec: spec as unknown as JsonObject,
         nextRunAt: first,
@@ -378,7 +377,6 @@ class SchedulerEngine implements Scheduler, Engine {
       if (isObject(error) && error.code === 'ERR_JOB_EXISTS') throw error;
       return this.store('createJob', () => Promise.reject(error));
     }
-    this.specs.set(id, created.createdAt, spec);
     if (first !== null) {
       if (this.#subscription !== null) {
         // Bounded: a notification lost by the store would leave its entry behind.
@@ -397,7 +395,6 @@ class SchedulerEngine implements Scheduler, Engine {
     const job = await this.store('getJob', () => storage.getJob(jobId));
     if (job === undefined || isTerminalState(job.state)) return false;
     await this.store('endJob', () => storage.endJob(jobId, 'removed', this.storeTime.now()));
-    this.specs.delete(jobId);
     // A claim in flight may hold an occurrence of this job: it must not start.
     this.removedDuringClaim.set(jobId, job.createdAt);
     void this.#claims.settled().then(() => {

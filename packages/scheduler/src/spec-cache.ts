@@ -15,48 +15,29 @@ import { specFromRecord } from './stored-spec.js';
  */
 const SPEC_CACHE_LIMIT = 2_000;
 
-/** Definitions by job id, each tagged with its incarnation (`createdAt`). */
+/**
+ * Definitions by their stored JSON text: equal texts are equal definitions, so jobs that share a
+ * definition share one entry, and a changed definition is a new entry (never a stale one).
+ */
 export class SpecCache {
-  readonly #specs = new Map<string, { readonly createdAt: number; readonly spec: JobSpec }>();
+  readonly #specs = new Map<string, JobSpec>();
 
   /**
-   * The definition of a job's incarnation, parsed from `stored()` on a miss.
+   * The definition stored as `text`, parsed from `stored()` on a miss.
    *
-   * @param id - the job id
-   * @param createdAt - the incarnation
-   * @param stored - reads the stored definition (called only on a miss)
+   * @param text - the definition's stored JSON text
+   * @param stored - the definition as a JSON object (read only on a miss)
    * @returns the parsed definition
-   * @throws InvalidJobError when the stored definition is unreadable
+   * @throws InvalidJobError when the stored definition is not a job definition this version reads
    */
-  get(id: string, createdAt: number, stored: () => JsonObject): JobSpec {
-    const cached = this.#specs.get(id);
-    if (cached !== undefined && cached.createdAt === createdAt) return cached.spec;
+  get(text: string, stored: () => JsonObject): JobSpec {
+    const cached = this.#specs.get(text);
+    if (cached !== undefined) return cached;
     const spec = specFromRecord(stored());
-    this.set(id, createdAt, spec);
-    return spec;
-  }
-
-  /**
-   * Remembers a definition (after `schedule()` wrote it).
-   *
-   * @param id - the job id
-   * @param createdAt - the incarnation
-   * @param spec - the definition
-   */
-  set(id: string, createdAt: number, spec: JobSpec): void {
-    this.#specs.delete(id);
     // When full, start over. Evicting the oldest entry instead (`keys().next()` + `delete`) costs
     // O(n) per eviction in V8, which skips the holes of earlier deletions on every new iterator.
     if (this.#specs.size >= SPEC_CACHE_LIMIT) this.#specs.clear();
-    this.#specs.set(id, { createdAt, spec });
-  }
-
-  /**
-   * Forgets a job's definition.
-   *
-   * @param id - the job id
-   */
-  delete(id: string): void {
-    this.#specs.delete(id);
+    this.#specs.set(text, spec);
+    return spec;
   }
 }
