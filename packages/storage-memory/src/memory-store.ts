@@ -133,8 +133,17 @@ function byLeaseUntil(a: StoredRun, b: StoredRun): number {
   );
 }
 
-/** The in-memory driver. Not exported: users get the store from {@link createMemoryStorage}. */
-class MemoryDriver implements StoreDriver {
+/**
+ * The in-memory driver. Not part of the package's API (users get the store from
+ * {@link createMemoryStorage}); exported from this module for the conformance mutants, which wrap
+ * it in broken drivers.
+ *
+ * @example
+ * ```ts
+ * const store = createJobStore(new MemoryDriver(20));
+ * ```
+ */
+export class MemoryDriver implements StoreDriver {
   readonly capabilities: StoreCapabilities = CAPABILITIES;
   readonly #historyLimit: number;
   readonly #jobs = new Map<string, StoredJob>();
@@ -463,7 +472,9 @@ class MemoryDriver implements StoreDriver {
         });
         deleted += before - job.ledger.length;
       }
-      if (retention.maxRowsPerJob !== undefined) deleted += this.#trimTo(job, retention.maxRowsPerJob);
+      if (retention.maxRowsPerJob !== undefined) {
+        deleted += this.#trimTo(job, retention.maxRowsPerJob);
+      }
     }
     return deleted;
   }
