@@ -1,24 +1,34 @@
-// @again/storage-sqlite: ledger write throughput and the cost of claiming 500 due jobs, against a
-// raw better-sqlite3 insert loop (the floor: one prepared INSERT, in one transaction or one
-// transaction per row). Every figure is the median of RUNS runs on a fresh file in a temp dir.
+// @again/storage-sqlite: the batched claim of 500 due occurrences, side by side with the floor of
+// a raw better-sqlite3 loop of 500 inserts in one transaction on the same file, and the
+// throughput of claim + batched completion, with `synchronous` `normal` and `full` (WAL).
 //
 //   pnpm bench storage-sqlite
+//
+// Each round opens a fresh file per mode holding 500 interval jobs (1 s), all due at every claim.
+// After WARMUP claim + complete cycles (statements prepared, ledger at its steady size: history
+// limit 20 per job), each of CYCLES cycles measures, interleaved so load drift hits all alike:
+//   claim    one claimDue of the 500 due jobs (limit 500; one transaction)
+//   raw      500 inserts through one prepared statement in one transaction, into a plain table
+//            of the same file on a second connection with the same settings
+//   complete one completeRuns of the 500 runs just claimed (one transaction)
+// The first claim of each fresh store (statements not prepared yet, empty ledger) is reported
+// apart as "cold".
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteStorage } from '@again/storage-sqlite';
 import Database from 'better-sqlite3';
 
-const RUNS = 5;
-// claimOccurrence + completeRun pairs per run: fewer with synchronous=full, where every commit
-// waits for the disk, to keep the whole file near a minute.
-const LEDGER_PAIRS = { full: 250, normal: 1000 };
-const DUE_JOBS = 500;
+const ROUNDS = Number(process.env.SQLITE_BENCH_ROUNDS ?? 5);
+const WARMUP = 5;
+const CYCLES = 20;
+const JOBS = 500;
+const EVERY = 1000;
 const T0 = 1_700_000_000_000;
+const MODES = ['normal', 'full'];
 
 const dir = mkdtempSync(join(tmpdir(), 'again-bench-sqlite-'));
 let fileNo = 0;
-const freshFile = () => join(dir, `bench-${fileNo++}.db`);
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -26,149 +36,130 @@ function median(values) {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** ms for `pairs` claim + complete pairs on 10 interval jobs (history limit 20 applied). */
-async function ledgerWrites(synchronous, pairs) {
-  const store = await createSqliteStorage({ database: freshFile(), synchronous });
-  const jobs = 10;
-  for (let j = 0; j < jobs; j++) {
-    await store.createJob({ id: `job-${j}`, spec: { n: j }, nextRunAt: T0, now: T0 });
-  }
-  const next = Array.from({ length: jobs }, () => T0);
-  const start = performance.now();
-  for (let i = 0; i < pairs; i++) {
-    const j = i % jobs;
-    const at = next[j];
-    const claimed = await store.claimOccurrence({
-      jobId: `job-${j}`,
-      expectedNextRunAt: at,
-      nextRunAt: at + 1000,
-      run: {
-        scheduledAt: at,
-        occurrenceId: `job-${j}@${at}`,
-        owner: 'bench',
-        leaseUntil: at + 60_000,
-      },
-      now: at,
+const plan = (job) => ({
+  run: { scheduledAt: job.nextRunAt, occurrenceId: `${job.id}@${job.nextRunAt}` },
+  skipped: [],
+  nextRunAt: job.nextRunAt + EVERY,
+});
+
+/** A fresh file with JOBS interval jobs, job j first due at T0 + j. */
+async function seed() {
+  const file = join(dir, `bench-${fileNo++}.db`);
+  const store = await createSqliteStorage({ database: file, synchronous: 'normal' });
+  for (let j = 0; j < JOBS; j++) {
+    const id = `job-${String(j).padStart(3, '0')}`;
+    await store.createJob({
+      id,
+      spec: { url: `https://example.com/hooks/${id}`, every: EVERY, method: 'POST' },
+      nextRunAt: T0 + j,
+      now: T0,
     });
-    await store.completeRun({
-      occurrenceId: claimed.run.occurrenceId,
-      owner: 'bench',
-      fence: claimed.run.fence,
-      status: 'succeeded',
-      finishedAt: at + 5,
-      result: { status: 200 },
-    });
-    next[j] = at + 1000;
   }
-  const elapsed = performance.now() - start;
   await store.close();
-  return elapsed;
+  return file;
 }
 
-/** ms to find and claim DUE_JOBS due jobs (one dueJobs call, then one claim per job). */
-async function claimDue(synchronous) {
-  const store = await createSqliteStorage({ database: freshFile(), synchronous });
-  for (let j = 0; j < DUE_JOBS; j++) {
-    await store.createJob({ id: `job-${j}`, spec: { n: j }, nextRunAt: T0 + j, now: T0 });
-  }
-  const now = T0 + DUE_JOBS;
-  const start = performance.now();
-  const due = await store.dueJobs(now, DUE_JOBS);
-  for (const job of due) {
-    const at = job.nextRunAt;
-    const claimed = await store.claimOccurrence({
-      jobId: job.id,
-      expectedNextRunAt: at,
-      nextRunAt: at + 60_000,
-      run: {
-        scheduledAt: at,
-        occurrenceId: `${job.id}@${at}`,
-        owner: 'bench',
-        leaseUntil: now + 60_000,
-      },
-      now,
-    });
-    if (claimed === null) throw new Error(`lost ${job.id}`);
-  }
-  const elapsed = performance.now() - start;
-  if (due.length !== DUE_JOBS) throw new Error(`expected ${DUE_JOBS} due jobs, got ${due.length}`);
-  await store.close();
-  return elapsed;
-}
-
-/** ms for `rows` inserts through one prepared statement, in one transaction or one per row. */
-function rawInserts(synchronous, rows, oneTransaction) {
-  const db = new Database(freshFile());
-  db.pragma('journal_mode = wal');
-  db.pragma(`synchronous = ${synchronous}`);
-  db.exec(
-    'create table ledger (id text primary key, job_id text, scheduled_at integer, status text)',
+/** One round of one mode: the samples of every cycle (ms), and the cold claim. */
+async function round(synchronous) {
+  const file = await seed();
+  const store = await createSqliteStorage({ database: file, synchronous });
+  const raw = new Database(file);
+  raw.pragma(`synchronous = ${synchronous}`);
+  raw.exec(
+    'create table bench_raw (id text primary key, job_id text, scheduled_at integer, status text)',
   );
-  const insert = db.prepare('insert into ledger values (?, ?, ?, ?)');
-  const loop = () => {
-    for (let i = 0; i < rows; i++) insert.run(`job@${i}`, 'job', T0 + i, 'succeeded');
-  };
-  const start = performance.now();
-  if (oneTransaction) db.transaction(loop)();
-  else loop();
-  const elapsed = performance.now() - start;
-  db.close();
-  return elapsed;
-}
+  const insert = raw.prepare('insert into bench_raw values (?, ?, ?, ?)');
+  const insertAll = raw.transaction((base) => {
+    for (let i = 0; i < JOBS; i++) insert.run(`raw@${base + i}`, 'job', T0 + base + i, 'running');
+  });
+  let rawRows = 0;
 
-const perSecond = (count, ms) => Math.round((count / ms) * 1000).toLocaleString('en-US');
-const fixed = (ms) => ms.toFixed(1);
-
-// Round-robin: every round measures each scenario once, so drifting load (a shared disk, other
-// processes) spreads over all of them instead of skewing the ones measured last.
-const scenarios = [];
-for (const synchronous of ['full', 'normal']) {
-  const pairs = LEDGER_PAIRS[synchronous];
-  scenarios.push(
-    { synchronous, name: 'ledger', run: () => ledgerWrites(synchronous, pairs), samples: [] },
-    { synchronous, name: 'claim', run: () => claimDue(synchronous), samples: [] },
-    { synchronous, name: 'rawTx', run: () => rawInserts(synchronous, DUE_JOBS, true), samples: [] },
-    {
-      synchronous,
-      name: 'rawAuto',
-      run: () => rawInserts(synchronous, DUE_JOBS, false),
-      samples: [],
-    },
-  );
-}
-for (let round = 0; round < RUNS; round++) {
-  for (const scenario of scenarios) {
+  const samples = { claim: [], raw: [], complete: [], cold: 0 };
+  for (let cycle = 0; cycle < WARMUP + CYCLES; cycle++) {
+    const now = T0 + JOBS - 1 + cycle * EVERY;
     globalThis.gc?.();
-    scenario.samples.push(await scenario.run());
-  }
-}
-
-const medians = [];
-const fastest = [];
-for (const synchronous of ['full', 'normal']) {
-  const pairs = LEDGER_PAIRS[synchronous];
-  const of = (name) => scenarios.find((s) => s.synchronous === synchronous && s.name === name);
-  for (const [rows, pick] of [
-    [medians, median],
-    [fastest, (samples) => Math.min(...samples)],
-  ]) {
-    const [ledger, claim, rawTx, rawAuto] = ['ledger', 'claim', 'rawTx', 'rawAuto'].map((name) =>
-      pick(of(name).samples),
-    );
-    rows.push({
-      synchronous,
-      'ledger pairs/s (claim+complete)': perSecond(pairs, ledger),
-      'claim 500 due jobs (ms)': fixed(claim),
-      'raw: 500 inserts, 1 tx (ms)': fixed(rawTx),
-      'raw: 500 inserts, 500 tx (ms)': fixed(rawAuto),
-      'claim ÷ raw 500 tx': (claim / rawAuto).toFixed(2),
+    let start = performance.now();
+    const { runs } = await store.claimDue({
+      owner: 'bench',
+      now,
+      limit: JOBS,
+      leaseDuration: 60_000,
+      plan,
     });
+    const claim = performance.now() - start;
+    if (runs.length !== JOBS) throw new Error(`claimed ${runs.length} of ${JOBS}`);
+
+    start = performance.now();
+    insertAll(rawRows);
+    const rawMs = performance.now() - start;
+    rawRows += JOBS;
+
+    start = performance.now();
+    const recorded = await store.completeRuns(
+      runs.map((run) => ({
+        occurrenceId: run.occurrenceId,
+        owner: 'bench',
+        fence: run.fence,
+        status: 'succeeded',
+        finishedAt: now + 5,
+        result: { status: 200, attempts: 1 },
+      })),
+    );
+    const complete = performance.now() - start;
+    if (!recorded.every(Boolean)) throw new Error('a completion was refused');
+
+    if (cycle === 0) samples.cold = claim;
+    if (cycle >= WARMUP) {
+      samples.claim.push(claim);
+      samples.raw.push(rawMs);
+      samples.complete.push(complete);
+    }
+  }
+  raw.close();
+  await store.close();
+  return samples;
+}
+
+const all = Object.fromEntries(
+  MODES.map((mode) => [mode, { claim: [], raw: [], complete: [], cold: [], ratio: [] }]),
+);
+// Round-robin: every round measures each mode once, so drifting load (a shared disk, other
+// processes) spreads over both instead of skewing the one measured last.
+for (let r = 0; r < ROUNDS; r++) {
+  for (const mode of MODES) {
+    const samples = await round(mode);
+    const into = all[mode];
+    into.claim.push(...samples.claim);
+    into.raw.push(...samples.raw);
+    into.complete.push(...samples.complete);
+    into.cold.push(samples.cold);
+    // Per-cycle ratios: a claim and its raw floor ran back to back.
+    into.ratio.push(...samples.claim.map((claim, i) => claim / samples.raw[i]));
   }
 }
 
-console.log(`@again/storage-sqlite, WAL, ${RUNS} rounds, fresh file each run in ${tmpdir()}`);
-console.log('median run:');
-console.table(medians);
-console.log('fastest run:');
-console.table(fastest);
+const ms = (value) => `${value.toFixed(2)} ms`;
+const perSecond = (count, time) => Math.round((count / time) * 1000).toLocaleString('en-US');
+const rows = MODES.map((mode) => {
+  const s = all[mode];
+  const claim = median(s.claim);
+  const complete = median(s.complete);
+  const pairs = s.claim.map((c, i) => c + s.complete[i]);
+  return {
+    synchronous: mode,
+    'claim 500 (median)': ms(claim),
+    'claim 500 (best)': ms(Math.min(...s.claim)),
+    'claim 500, cold': ms(median(s.cold)),
+    'raw 500 inserts, 1 tx': ms(median(s.raw)),
+    'claim ÷ raw': median(s.ratio).toFixed(1),
+    'complete 500': ms(complete),
+    'claim+complete /s': perSecond(JOBS, median(pairs)),
+  };
+});
+
+console.log(
+  `@again/storage-sqlite, WAL, ${JOBS} due jobs, ${ROUNDS} rounds × ${CYCLES} cycles ` +
+    `(after ${WARMUP} warm-up cycles) per mode, files in ${tmpdir()}`,
+);
+console.table(rows);
 rmSync(dir, { recursive: true, force: true });

@@ -31,16 +31,35 @@ import type { FileLock } from './file-lock.js';
 /** A row as the driver returns it. */
 export type Row = Record<string, unknown>;
 
+/**
+ * A select whose rows the operation reads as arrays of column values, in select order: no object
+ * is built per row (for a claim's read of hundreds of due jobs, a measurable share of its time).
+ */
+export interface ArrayRowsQuery {
+  readonly arrays: CompiledQuery;
+}
+
+/** What an operation yields: a query, or a select read as arrays. */
+export type Step = CompiledQuery | ArrayRowsQuery;
+
 /** What a query yields back to an operation. */
 export interface QueryResult {
-  /** The rows (queries that return rows, including `RETURNING`). */
+  /** The rows (queries that return rows, including `RETURNING`), unless read as arrays. */
   readonly rows: Row[];
+  /** The rows of an {@link ArrayRowsQuery}, else empty. */
+  readonly arrays: unknown[][];
   /** The number of rows changed (statements that return no rows). */
   readonly changes: number;
 }
 
-/** A store operation: yields compiled queries, receives their results, returns its value. */
-export type Op<T> = Generator<CompiledQuery, T, QueryResult>;
+/** A store operation: yields queries, receives their results, returns its value. */
+export type Op<T> = Generator<Step, T, QueryResult>;
+
+const NO_ARRAYS: unknown[][] = [];
+
+function isArrayRows(step: Step): step is ArrayRowsQuery {
+  return 'arrays' in step;
+}
 
 /**
  * How an operation runs:
@@ -131,14 +150,36 @@ export class SyncConnection implements Connection {
     return step.value;
   }
 
-  #execute(query: CompiledQuery): QueryResult {
+  #execute(step: Step): QueryResult {
+    const arrays = isArrayRows(step);
+    const query = arrays ? step.arrays : step;
     let statement = this.#statements.get(query.sql);
     if (statement === undefined) {
       statement = this.#db.prepare(query.sql);
       this.#statements.set(query.sql, statement);
     }
-    if (statement.reader) return { rows: statement.all(query.parameters) as Row[], changes: 0 };
-    return { rows: [], changes: Number(statement.run(query.parameters).changes) };
+    if (!statement.reader) {
+      return {
+        rows: [],
+        arrays: NO_ARRAYS,
+        changes: Number(statement.run(query.parameters).changes),
+      };
+    }
+    if (!arrays) {
+      return { rows: statement.all(query.parameters) as Row[], arrays: NO_ARRAYS, changes: 0 };
+    }
+    // better-sqlite3's raw mode returns arrays; any other SqliteDatabase gets its objects' values.
+    const { raw } = statement as { raw?: (on: boolean) => unknown };
+    if (typeof raw !== 'function') {
+      const rows = statement.all(query.parameters) as Row[];
+      return { rows: [], arrays: rows.map((row) => Object.values(row)), changes: 0 };
+    }
+    raw.call(statement, true);
+    try {
+      return { rows: [], arrays: statement.all(query.parameters) as unknown[][], changes: 0 };
+    } finally {
+      raw.call(statement, false);
+    }
   }
 }
 
@@ -157,9 +198,14 @@ export class KyselyConnection implements Connection {
     const drive = async (db: Kysely<unknown>): Promise<T> => {
       let step = op.next();
       while (!step.done) {
-        const result = await db.executeQuery(step.value);
+        const query = step.value;
+        const arrays = isArrayRows(query);
+        const result = await db.executeQuery(arrays ? query.arrays : query);
+        const rows = result.rows as Row[];
         step = op.next({
-          rows: result.rows as Row[],
+          rows: arrays ? [] : rows,
+          // Object keys keep the select's column order (none of ours is an integer-like name).
+          arrays: arrays ? rows.map((row) => Object.values(row)) : NO_ARRAYS,
           changes: Number(result.numAffectedRows ?? 0n),
         });
       }

@@ -43,8 +43,9 @@ import {
 import type { Op, Row } from './connection.js';
 import {
   CorruptRowError,
+  DUE_JOB_COLUMNS,
+  type DueJobRow,
   jobState,
-  lastRunJson,
   num,
   str,
   toDueJobRow,
@@ -76,15 +77,23 @@ const db = new Kysely<Tables>({
 /**
  * Jobs that can be due. Literal values, not parameters: SQLite uses a partial index only when the
  * query's condition implies the index's at prepare time (`again_jobs_due_order_idx`, migration
- * `0002_due_order`, has exactly this condition).
+ * `0002_batched_claims`, has exactly this condition).
  */
 const DUE_STATES = sql<SqlBool>`state in ('scheduled', 'running')`;
 
 /** Running ledger entries; a literal for the partial index `again_runs_lease_idx`. */
 const RUNNING = sql<SqlBool>`status = 'running'`;
 
+/** Finished ledger entries; a literal for the partial index `again_runs_history_idx`. */
+const FINISHED = sql<SqlBool>`status != 'running'`;
+
 function* all(query: Compilable): Op<Row[]> {
   return (yield query.compile()).rows;
+}
+
+/** A select's rows as arrays of column values, in select order. */
+function* arrays(query: Compilable): Op<unknown[][]> {
+  return (yield { arrays: query.compile() }).arrays;
 }
 
 function* first(query: Compilable): Op<Row | undefined> {
@@ -140,12 +149,12 @@ function* trimAllByCount(limit: number): Op<number> {
   return yield* exec(
     db
       .deleteFrom('again_runs as r')
-      .where('r.status', '!=', 'running')
+      .where(FINISHED)
       .where('r.sequence', '<', (eb) =>
         eb
           .selectFrom('again_runs as newer')
           .select('newer.sequence')
-          .where('newer.status', '!=', 'running')
+          .where(sql<SqlBool>`newer.status != 'running'`)
           .whereRef('newer.job_id', '=', 'r.job_id')
           .orderBy('newer.sequence', 'desc')
           .limit(1)
@@ -156,9 +165,7 @@ function* trimAllByCount(limit: number): Op<number> {
 
 /** Deletes finished entries of every job that finished before `cutoff`; returns how many. */
 function* trimAllByAge(cutoff: number): Op<number> {
-  return yield* exec(
-    db.deleteFrom('again_runs').where('finished_at', '<', cutoff).where('status', '!=', 'running'),
-  );
+  return yield* exec(db.deleteFrom('again_runs').where('finished_at', '<', cutoff).where(FINISHED));
 }
 
 /**
@@ -311,38 +318,149 @@ export function* nextDueAt(): Op<number | null> {
   return row === undefined || row.at === null ? null : num(row, 'at');
 }
 
-/** A ledger entry to insert, in the column order of {@link insertEntries}. */
-type EntryValues = [
-  occurrenceId: string,
-  jobId: string,
-  scheduledAt: number,
-  sequence: number,
-  fence: number,
-  status: 'running' | 'skipped',
-  owner: string | null,
-  leaseUntil: number | null,
-  startedAt: number | null,
-  finishedAt: number | null,
-  reason: string | null,
-];
-
-/** Inserts ledger entries with one statement. */
-function* insertEntries(entries: readonly EntryValues[]): Op<void> {
-  yield* exec(
-    raw(sql`insert into again_runs (occurrence_id, job_id, scheduled_at, sequence, fence, status,
-        owner, lease_until, started_at, finished_at, reason)
-      select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-        value ->> 6, value ->> 7, value ->> 8, value ->> 9, value ->> 10
-      from json_each(${json(entries)})`),
-  );
+/** What a claim writes, planned from the due jobs and their plans. */
+interface ClaimWrites {
+  /** Runs to insert: `[occurrenceId, jobId, scheduledAt, sequence, fence]`. */
+  readonly runs: Array<[string, string, number, number, number]>;
+  /** Skipped entries to insert: the same, then the reason. */
+  readonly skipped: Array<[string, string, number, number, number, string]>;
+  /**
+   * Jobs to update, grouped by what their step adds (`entries added/runs started (0 or 1)/new
+   * state`): each group is one statement, its shared values parameters, its jobs
+   * `[id, nextRunAt]` in JSON. A claim usually has one group (one run each, no skipped entry).
+   */
+  readonly jobs: Map<string, Array<[string, number | null]>>;
+  /** The runs started, for the result. */
+  readonly started: Array<DriverDueClaimResult['runs'][number]>;
+  /** Jobs whose plan repeats an occurrence (in the ledger, or earlier in this claim). */
+  readonly conflicts: string[];
+  /** Jobs that got skipped entries (their history is trimmed). */
+  readonly trimmed: string[];
 }
 
 /**
- * The jobs among `keys` (`[occurrenceId, jobId, scheduledAt]`) that repeat an occurrence already
- * in the ledger: the same occurrence id, or the same job and scheduled time.
+ * Plans a claim's writes: every non-null plan of a job not in `taken` moves its job one step
+ * (fence + 1, one sequence number per entry). A job repeating an occurrence id that an earlier job
+ * of the claim takes is a conflict: occurrence ids are unique in the store.
  */
-function* ledgerConflicts(keys: ReadonlyArray<readonly [string, string, number]>): Op<Set<string>> {
-  if (keys.length === 0) return new Set();
+function claimWrites(
+  due: readonly DueJobRow[],
+  plans: ReadonlyArray<DuePlan | null>,
+  claim: DriverDueClaim,
+  taken: ReadonlySet<string>,
+): ClaimWrites {
+  const { now } = claim;
+  const leaseUntil = now + claim.leaseDuration;
+  const writes: ClaimWrites = {
+    runs: [],
+    skipped: [],
+    jobs: new Map(),
+    started: [],
+    conflicts: [],
+    trimmed: [],
+  };
+  const claimedIds = new Set<string>();
+  for (const [index, job] of due.entries()) {
+    const plan = plans[index];
+    if (plan === null || plan === undefined) continue;
+    const { run, skipped } = plan;
+    if (
+      taken.has(job.id) ||
+      (run !== null && claimedIds.has(run.occurrenceId)) ||
+      skipped.some((entry) => claimedIds.has(entry.occurrenceId))
+    ) {
+      writes.conflicts.push(job.id);
+      continue;
+    }
+    const fence = job.fence + 1;
+    let sequence = job.sequence;
+    for (const entry of skipped) {
+      claimedIds.add(entry.occurrenceId);
+      sequence++;
+      writes.skipped.push([
+        entry.occurrenceId,
+        job.id,
+        entry.scheduledAt,
+        sequence,
+        fence,
+        entry.reason,
+      ]);
+    }
+    if (run !== null) {
+      claimedIds.add(run.occurrenceId);
+      sequence++;
+      writes.runs.push([run.occurrenceId, job.id, run.scheduledAt, sequence, fence]);
+      writes.started.push({
+        jobId: job.id,
+        createdAt: job.createdAt,
+        scheduledAt: run.scheduledAt,
+        occurrenceId: run.occurrenceId,
+        sequence,
+        fence,
+        startedAt: now,
+        leaseUntil,
+      });
+    }
+    const ran = run === null ? 0 : 1;
+    const state = liveState(job.activeRuns + ran, plan.nextRunAt);
+    const step = `${sequence - job.sequence}/${ran}/${state}`;
+    const group = writes.jobs.get(step);
+    if (group === undefined) writes.jobs.set(step, [[job.id, plan.nextRunAt]]);
+    else group.push([job.id, plan.nextRunAt]);
+    if (skipped.length > 0) writes.trimmed.push(job.id);
+  }
+  return writes;
+}
+
+/**
+ * Inserts a claim's entries, one statement for the runs and one for the skipped ones (the values
+ * all entries share are parameters, not JSON: every field read from JSON costs). With `ifNew`,
+ * entries that would repeat an occurrence are left out (`on conflict do nothing`); returns how
+ * many were inserted.
+ */
+function* insertClaimEntries(
+  writes: ClaimWrites,
+  claim: DriverDueClaim,
+  ifNew: boolean,
+): Op<number> {
+  const orNothing = ifNew ? sql`where true on conflict do nothing` : sql``;
+  let inserted = 0;
+  if (writes.skipped.length > 0) {
+    inserted += yield* exec(
+      raw(sql`insert into again_runs (occurrence_id, job_id, scheduled_at, sequence, fence, status,
+          finished_at, reason)
+        select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 'skipped',
+          ${claim.now}, value ->> 5
+        from json_each(${json(writes.skipped)}) ${orNothing}`),
+    );
+  }
+  if (writes.runs.length > 0) {
+    inserted += yield* exec(
+      raw(sql`insert into again_runs (occurrence_id, job_id, scheduled_at, sequence, fence, status,
+          owner, lease_until, started_at)
+        select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, 'running',
+          ${claim.owner}, ${claim.now + claim.leaseDuration}, ${claim.now}
+        from json_each(${json(writes.runs)}) ${orNothing}`),
+    );
+  }
+  return inserted;
+}
+
+/**
+ * The jobs whose plan repeats an occurrence already in the ledger: the same occurrence id, or the
+ * same job and scheduled time. (Every plan counts, also those of jobs the first pass left out.)
+ */
+function* ledgerConflicts(
+  due: readonly DueJobRow[],
+  plans: ReadonlyArray<DuePlan | null>,
+): Op<Set<string>> {
+  const keys: Array<[string, string, number]> = [];
+  for (const [index, job] of due.entries()) {
+    const plan = plans[index];
+    if (plan === null || plan === undefined) continue;
+    for (const entry of plan.skipped) keys.push([entry.occurrenceId, job.id, entry.scheduledAt]);
+    if (plan.run !== null) keys.push([plan.run.occurrenceId, job.id, plan.run.scheduledAt]);
+  }
   const rows = yield* all(
     raw(sql`select distinct e.value ->> 1 as job_id from json_each(${json(keys)}) as e
       where exists (select 1 from again_runs as r where r.occurrence_id = e.value ->> 0)
@@ -353,29 +471,26 @@ function* ledgerConflicts(keys: ReadonlyArray<readonly [string, string, number]>
 }
 
 /**
- * See `JobStore.claimDue`. One transaction, a constant number of statements: one read of the due
- * jobs (with their specs), then every plan (synchronously, before anything is written), one read
- * for ledger conflicts, one insert of every entry, one update of every job, and the history trim
- * of the jobs that got skipped entries.
+ * See `JobStore.claimDue`. One transaction and a constant number of statements: one read of the
+ * due jobs (with their specs), then every plan (synchronously, before anything is written), then
+ * the entries with one insert per kind (run, skipped), the jobs with one update per kind of step
+ * (usually one), and the history trim of the jobs that got skipped entries.
+ *
+ * Conflicts are found optimistically. An occurrence already in the ledger is rare (the claim
+ * moves each job past the occurrences it writes), so the entries are inserted first, `on conflict
+ * do nothing`, inside a savepoint. When fewer rows went in than were planned, the savepoint is
+ * rolled back, one read finds the jobs whose entries are in the ledger, and the other jobs are
+ * written again, now without that clause (any other constraint failure is an error).
  */
 export function* claimDue(
   claim: DriverDueClaim,
   retention: WriteRetention,
 ): Op<DriverDueClaimResult> {
-  const { now, owner } = claim;
-  const rows = yield* all(
+  const { now } = claim;
+  const rows = yield* arrays(
     db
       .selectFrom('again_jobs')
-      .select([
-        'id',
-        'created_at',
-        'next_run_at',
-        'started',
-        'active_runs',
-        'spec',
-        'fence',
-        'sequence',
-      ])
+      .select(DUE_JOB_COLUMNS)
       .where(DUE_STATES)
       .where('next_run_at', '<=', now)
       .orderBy('next_run_at')
@@ -386,110 +501,34 @@ export function* claimDue(
   // Plan every job before writing anything: a planner that throws leaves the store untouched.
   const plans = due.map((job) => claim.plan(job, now));
 
-  const keys: Array<[string, string, number]> = [];
-  for (const [index, job] of due.entries()) {
-    const plan = plans[index];
-    if (plan === null || plan === undefined) continue;
-    for (const entry of plan.skipped) keys.push([entry.occurrenceId, job.id, entry.scheduledAt]);
-    if (plan.run !== null) keys.push([plan.run.occurrenceId, job.id, plan.run.scheduledAt]);
+  let writes = claimWrites(due, plans, claim, new Set());
+  yield* exec(raw(sql`savepoint again_claim`));
+  const planned = writes.runs.length + writes.skipped.length;
+  if ((yield* insertClaimEntries(writes, claim, true)) !== planned) {
+    yield* exec(raw(sql`rollback to again_claim`));
+    writes = claimWrites(due, plans, claim, yield* ledgerConflicts(due, plans));
+    yield* insertClaimEntries(writes, claim, false);
   }
-  const taken = yield* ledgerConflicts(keys);
+  yield* exec(raw(sql`release again_claim`));
 
-  const leaseUntil = now + claim.leaseDuration;
-  const entries: EntryValues[] = [];
-  const jobs: Array<[string, number, number, number, number, number | null, JobState]> = [];
-  const runs: Array<DriverDueClaimResult['runs'][number]> = [];
-  const conflicts: string[] = [];
-  const trimmed: string[] = [];
-  // Occurrence ids are unique in the store: two jobs of one batch cannot both take one.
-  const claimedIds = new Set<string>();
-  for (const [index, job] of due.entries()) {
-    const plan = plans[index] as DuePlan | null;
-    if (plan === null) continue;
-    const planned = plan.run === null ? plan.skipped : [...plan.skipped, plan.run];
-    if (taken.has(job.id) || planned.some((entry) => claimedIds.has(entry.occurrenceId))) {
-      conflicts.push(job.id);
-      continue;
-    }
-    for (const entry of planned) claimedIds.add(entry.occurrenceId);
-    const fence = job.fence + 1;
-    let sequence = job.sequence;
-    for (const skip of plan.skipped) {
-      sequence++;
-      entries.push([
-        skip.occurrenceId,
-        job.id,
-        skip.scheduledAt,
-        sequence,
-        fence,
-        'skipped',
-        null,
-        null,
-        null,
-        now,
-        skip.reason,
-      ]);
-    }
-    let { started, activeRuns } = job;
-    if (plan.run !== null) {
-      sequence++;
-      started++;
-      activeRuns++;
-      const { occurrenceId, scheduledAt } = plan.run;
-      entries.push([
-        occurrenceId,
-        job.id,
-        scheduledAt,
-        sequence,
-        fence,
-        'running',
-        owner,
-        leaseUntil,
-        now,
-        null,
-        null,
-      ]);
-      runs.push({
-        jobId: job.id,
-        createdAt: job.createdAt,
-        scheduledAt,
-        occurrenceId,
-        sequence,
-        fence,
-        startedAt: now,
-        leaseUntil,
-      });
-    }
-    jobs.push([
-      job.id,
-      fence,
-      sequence,
-      started,
-      activeRuns,
-      plan.nextRunAt,
-      liveState(activeRuns, plan.nextRunAt),
-    ]);
-    if (plan.skipped.length > 0) trimmed.push(job.id);
-  }
-
-  if (entries.length > 0) yield* insertEntries(entries);
-  if (jobs.length > 0) {
+  for (const [step, jobs] of writes.jobs) {
+    const [added, ran, state] = step.split('/');
     yield* exec(
-      raw(sql`update again_jobs set fence = e.value ->> 1, sequence = e.value ->> 2,
-          started = e.value ->> 3, active_runs = e.value ->> 4, next_run_at = e.value ->> 5,
-          state = e.value ->> 6, updated_at = ${now}
+      raw(sql`update again_jobs set fence = fence + 1, sequence = sequence + ${Number(added)},
+          started = started + ${Number(ran)}, active_runs = active_runs + ${Number(ran)},
+          next_run_at = e.value ->> 1, state = ${state}, updated_at = ${now}
         from json_each(${json(jobs)}) as e
         where again_jobs.id = e.value ->> 0`),
     );
   }
-  if (trimmed.length > 0) {
-    yield* trimJobsByCount(trimmed, effectiveLimit(claim.historyLimit, retention));
+  if (writes.trimmed.length > 0) {
+    yield* trimJobsByCount(writes.trimmed, effectiveLimit(claim.historyLimit, retention));
     if (Number.isFinite(retention.historyMaxAge)) {
       const cutoff = now - retention.historyMaxAge;
-      yield* trimJobsByAge(trimmed.map((id) => [id, cutoff] as const));
+      yield* trimJobsByAge(writes.trimmed.map((id) => [id, cutoff] as const));
     }
   }
-  return { now, examined: due.length, runs, conflicts };
+  return { now, examined: due.length, runs: writes.started, conflicts: writes.conflicts };
 }
 
 /** See `JobStore.renewLeases`: one read of every lease's entry and job, one update. */
@@ -531,28 +570,21 @@ export function* renewLeases(renewal: LeaseRenewalRequest): Op<LeaseRenewal> {
   return { now: renewal.now, leaseUntil, lost };
 }
 
-/** A job as a batch of completions moves it on. */
-interface CompletedJob {
-  readonly id: string;
-  readonly state: JobState;
-  readonly nextRunAt: number | null;
-  runs: number;
-  activeRuns: number;
-  updatedAt: number;
-  lastRun: string | null;
-}
-
-/** A recorded completion: the call's values and the entry as it becomes. */
+/** A recorded completion and the job of its entry. */
 interface Recorded {
   readonly completion: DriverCompletion;
-  readonly run: RunRow;
+  readonly jobId: string;
   readonly limit: number;
 }
 
+/** The columns `completeRuns` reads of each entry, in array order. */
+const COMPLETED_COLUMNS = ['occurrence_id', 'job_id', 'status', 'owner', 'fence'] as const;
+
 /**
  * See `JobStore.completeRuns`. One transaction: one read of the entries (fenced: only the lease's
- * holder, under the fence it holds, finishes a running entry), one read of their jobs, then per
- * round one update of the entries, one of the jobs and the history trims.
+ * holder, under the fence it holds, finishes a running entry), then per round one update of the
+ * entries, one of their jobs (counters, state and the `last_run` copy computed by SQLite from the
+ * rows just written) and the history trims.
  *
  * The history limit applies after each completion, as if they were recorded one by one. That is
  * one round when every completion of a job has the same limit (the usual case: keeping the newest
@@ -563,10 +595,10 @@ export function* completeRuns(
   completions: readonly DriverCompletion[],
   retention: WriteRetention,
 ): Op<boolean[]> {
-  const rows = yield* all(
+  const rows = yield* arrays(
     db
       .selectFrom('again_runs')
-      .selectAll()
+      .select(COMPLETED_COLUMNS)
       .where(
         inList(
           'occurrence_id',
@@ -574,61 +606,30 @@ export function* completeRuns(
         ),
       ),
   );
-  const entries = new Map<string, RunRow>();
-  for (const row of rows) {
-    const run = toRunRow(row);
-    entries.set(run.occurrenceId, run);
-  }
+  const entries = new Map<unknown, unknown[]>();
+  for (const row of rows) entries.set(row[0], row);
   const results: boolean[] = [];
   const byJob = new Map<string, Recorded[]>();
   for (const completion of completions) {
-    const run = entries.get(completion.occurrenceId);
+    const row = entries.get(completion.occurrenceId);
     const ok =
-      run !== undefined &&
-      run.status === 'running' &&
-      run.owner === completion.owner &&
-      run.fence === completion.fence;
+      row !== undefined &&
+      row[2] === 'running' &&
+      row[3] === completion.owner &&
+      Number(row[4]) === completion.fence;
     results.push(ok);
     if (!ok) continue;
-    const finished: RunRow = {
-      ...run,
-      status: completion.status,
-      leaseUntil: null,
-      finishedAt: completion.finishedAt,
-      reason: completion.reason,
-      result: completion.result,
-    };
+    const jobId = row[1];
+    if (typeof jobId !== 'string') throw new CorruptRowError('column job_id is not text');
     const recorded = {
       completion,
-      run: finished,
+      jobId,
       limit: effectiveLimit(completion.historyLimit, retention),
     };
-    const list = byJob.get(run.jobId);
-    if (list === undefined) byJob.set(run.jobId, [recorded]);
+    const list = byJob.get(jobId);
+    if (list === undefined) byJob.set(jobId, [recorded]);
     else list.push(recorded);
   }
-  if (byJob.size === 0) return results;
-
-  const jobs = new Map<string, CompletedJob>();
-  const jobRows = yield* all(
-    db
-      .selectFrom('again_jobs')
-      .select(['id', 'state', 'next_run_at', 'runs', 'active_runs', 'updated_at', 'last_run'])
-      .where(inList('id', [...byJob.keys()])),
-  );
-  for (const row of jobRows) {
-    const nextRunAt = row.next_run_at === null ? null : num(row, 'next_run_at');
-    jobs.set(str(row, 'id'), {
-      id: str(row, 'id'),
-      state: jobState(row),
-      nextRunAt,
-      runs: num(row, 'runs'),
-      activeRuns: num(row, 'active_runs'),
-      updatedAt: num(row, 'updated_at'),
-      lastRun: null,
-    });
-  }
-
   // Round k holds the k-th completion of each job whose limits differ (round k - 1 exists by then,
   // so a missing round is always the next one) and every completion of the other jobs (round 0).
   const rounds: Recorded[][] = [];
@@ -640,16 +641,12 @@ export function* completeRuns(
       else round.push(recorded);
     }
   }
-  for (const round of rounds) yield* recordRound(round, jobs, retention);
+  for (const round of rounds) yield* recordRound(round, retention);
   return results;
 }
 
 /** Writes one round of completions (at most one limit per job in it), with the history trims. */
-function* recordRound(
-  round: readonly Recorded[],
-  jobs: Map<string, CompletedJob>,
-  retention: WriteRetention,
-): Op<void> {
+function* recordRound(round: readonly Recorded[], retention: WriteRetention): Op<void> {
   yield* exec(
     raw(sql`update again_runs set status = e.value ->> 1, finished_at = e.value ->> 2,
         result = e.value ->> 3, reason = e.value ->> 4, lease_until = null
@@ -664,46 +661,54 @@ function* recordRound(
       )}) as e
       where again_runs.occurrence_id = e.value ->> 0`),
   );
-  const touched = new Map<string, CompletedJob>();
-  const limits = new Map<number, string[]>();
-  const latest = new Map<string, number>();
-  for (const { completion, run, limit } of round) {
-    const job = jobs.get(run.jobId);
-    if (job !== undefined) {
-      job.runs++;
-      job.activeRuns = Math.max(job.activeRuns - 1, 0);
-      job.updatedAt = Math.max(job.updatedAt, completion.finishedAt);
-      job.lastRun = lastRunJson(run);
-      touched.set(job.id, job);
+  // Per job: how many finished, the last of them (its `last_run`), the latest finish, the limit.
+  const jobs = new Map<string, { count: number; last: string; latest: number; limit: number }>();
+  for (const { completion, jobId, limit } of round) {
+    const job = jobs.get(jobId);
+    if (job === undefined) {
+      jobs.set(jobId, {
+        count: 1,
+        last: completion.occurrenceId,
+        latest: completion.finishedAt,
+        limit,
+      });
+    } else {
+      job.count++;
+      job.last = completion.occurrenceId;
+      job.latest = Math.max(job.latest, completion.finishedAt);
     }
-    if (!latest.has(run.jobId)) {
-      const ids = limits.get(limit);
-      if (ids === undefined) limits.set(limit, [run.jobId]);
-      else ids.push(run.jobId);
-    }
-    latest.set(run.jobId, Math.max(latest.get(run.jobId) ?? 0, completion.finishedAt));
   }
-  if (touched.size > 0) {
-    const values = [...touched.values()].map((job) => [
-      job.id,
-      job.runs,
-      job.activeRuns,
-      job.lastRun,
-      // A terminal job keeps its state; a live one completes when nothing runs and nothing is next.
-      isTerminalState(job.state) ? job.state : liveState(job.activeRuns, job.nextRunAt),
-      job.updatedAt,
-    ]);
-    yield* exec(
-      raw(sql`update again_jobs set runs = e.value ->> 1, active_runs = e.value ->> 2,
-          last_run = e.value ->> 3, state = e.value ->> 4, updated_at = e.value ->> 5
-        from json_each(${json(values)}) as e
-        where again_jobs.id = e.value ->> 0`),
-    );
+  const values = [...jobs].map(([id, job]) => [id, job.count, job.last, job.latest]);
+  // A terminal job keeps its state; a live one completes when nothing runs and nothing is next.
+  // `last_run` is the finished entry's row as a JSON object (the format `toJobRow` reads).
+  yield* exec(
+    raw(sql`update again_jobs set runs = runs + (e.value ->> 1),
+        active_runs = max(active_runs - (e.value ->> 1), 0),
+        state = case
+          when state not in ('scheduled', 'running') then state
+          when active_runs - (e.value ->> 1) > 0 then 'running'
+          when next_run_at is null then 'completed'
+          else 'scheduled' end,
+        updated_at = max(updated_at, e.value ->> 3),
+        last_run = (select json_object('occurrence_id', r.occurrence_id, 'job_id', r.job_id,
+            'scheduled_at', r.scheduled_at, 'sequence', r.sequence, 'fence', r.fence,
+            'status', r.status, 'owner', r.owner, 'lease_until', r.lease_until,
+            'started_at', r.started_at, 'finished_at', r.finished_at, 'reason', r.reason,
+            'result', r.result)
+          from again_runs as r where r.occurrence_id = e.value ->> 2)
+      from json_each(${json(values)}) as e
+      where again_jobs.id = e.value ->> 0`),
+  );
+  const byLimit = new Map<number, string[]>();
+  for (const [id, { limit }] of jobs) {
+    const ids = byLimit.get(limit);
+    if (ids === undefined) byLimit.set(limit, [id]);
+    else ids.push(id);
   }
-  for (const [limit, ids] of limits) yield* trimJobsByCount(ids, limit);
+  for (const [limit, ids] of byLimit) yield* trimJobsByCount(ids, limit);
   if (Number.isFinite(retention.historyMaxAge)) {
     yield* trimJobsByAge(
-      [...latest].map(([id, finishedAt]) => [id, finishedAt - retention.historyMaxAge] as const),
+      [...jobs].map(([id, { latest }]) => [id, latest - retention.historyMaxAge] as const),
     );
   }
 }
@@ -798,11 +803,7 @@ export function* history(
 ): Op<RunRow[] | undefined> {
   const job = yield* first(db.selectFrom('again_jobs').select('id').where('id', '=', jobId));
   if (job === undefined) return undefined;
-  let select = db
-    .selectFrom('again_runs')
-    .selectAll()
-    .where('job_id', '=', jobId)
-    .where('status', '!=', 'running');
+  let select = db.selectFrom('again_runs').selectAll().where('job_id', '=', jobId).where(FINISHED);
   if (query.fromSequence !== undefined) select = select.where('sequence', '>=', query.fromSequence);
   if (query.limit !== undefined) {
     // The last `limit` entries, read newest first, returned oldest first.

@@ -88,7 +88,7 @@ describe('several processes on one file (adapter level)', () => {
     const db = new Database(file, { readonly: true });
     expect(db.prepare('select name from again_migrations order by name').all()).toEqual([
       { name: '0001_initial' },
-      { name: '0002_due_order' },
+      { name: '0002_batched_claims' },
     ]);
     db.close();
   }, 30_000);

@@ -15,7 +15,6 @@ import {
   type RunStatus,
 } from '@again/storage';
 import type { Row } from './connection.js';
-import type { RunsTable } from './schema.js';
 
 /** A stored value that cannot be decoded. The driver reports it as `ERR_STORAGE_CORRUPT`. */
 export class CorruptRowError extends Error {
@@ -62,7 +61,10 @@ export function jobState(row: Row): JobState {
   return state as JobState;
 }
 
-/** Decodes a row of `again_runs` (or the `last_run` copy on a job). */
+/**
+ * Decodes a row of `again_runs`, or the `last_run` copy on a job: that row as a JSON object (its
+ * `result` still JSON text inside it), written by SQLite's `json_object` in `completeRuns`.
+ */
 export function toRunRow(row: Row): RunRow {
   const status = str(row, 'status');
   if (!RUN_STATUSES.has(status)) throw new CorruptRowError(`unknown run status ${status}`);
@@ -80,28 +82,6 @@ export function toRunRow(row: Row): RunRow {
     reason: strOrNull(row, 'reason'),
     result: strOrNull(row, 'result'),
   };
-}
-
-/**
- * A run as the job's `last_run` copy: the `again_runs` row as a JSON object, its result still
- * JSON text inside it (the format the first release wrote; `toJobRow` reads it back).
- */
-export function lastRunJson(run: RunRow): string {
-  const row: RunsTable = {
-    occurrence_id: run.occurrenceId,
-    job_id: run.jobId,
-    scheduled_at: run.scheduledAt,
-    sequence: run.sequence,
-    fence: run.fence,
-    status: run.status,
-    owner: run.owner,
-    lease_until: run.leaseUntil,
-    started_at: run.startedAt,
-    finished_at: run.finishedAt,
-    reason: run.reason,
-    result: run.result,
-  };
-  return JSON.stringify(row);
 }
 
 function lastRun(text: string): RunRow {
@@ -142,16 +122,41 @@ export interface DueJobRow extends DueRow {
   readonly sequence: number;
 }
 
-/** Decodes a row of the claim's due-job select. */
-export function toDueJobRow(row: Row): DueJobRow {
+/** The columns of the claim's due-job select, in the order {@link toDueJobRow} reads them. */
+export const DUE_JOB_COLUMNS = [
+  'id',
+  'created_at',
+  'next_run_at',
+  'started',
+  'active_runs',
+  'spec',
+  'fence',
+  'sequence',
+] as const;
+
+function numAt(values: readonly unknown[], index: number): number {
+  const value = values[index];
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  throw new CorruptRowError(`column ${DUE_JOB_COLUMNS[index]} is not a number`);
+}
+
+function strAt(values: readonly unknown[], index: number): string {
+  const value = values[index];
+  if (typeof value === 'string') return value;
+  throw new CorruptRowError(`column ${DUE_JOB_COLUMNS[index]} is not text`);
+}
+
+/** Decodes a row of the claim's due-job select, read as an array of {@link DUE_JOB_COLUMNS}. */
+export function toDueJobRow(values: readonly unknown[]): DueJobRow {
   return {
-    id: str(row, 'id'),
-    createdAt: num(row, 'created_at'),
-    nextRunAt: num(row, 'next_run_at'),
-    started: num(row, 'started'),
-    activeRuns: num(row, 'active_runs'),
-    spec: str(row, 'spec'),
-    fence: num(row, 'fence'),
-    sequence: num(row, 'sequence'),
+    id: strAt(values, 0),
+    createdAt: numAt(values, 1),
+    nextRunAt: numAt(values, 2),
+    started: numAt(values, 3),
+    activeRuns: numAt(values, 4),
+    spec: strAt(values, 5),
+    fence: numAt(values, 6),
+    sequence: numAt(values, 7),
   };
 }

@@ -133,12 +133,18 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
       await db.schema.dropTable('again_jobs').execute();
     },
   },
-  // Batched claims read due jobs in `(next_run_at, id)` order. On `(state, next_run_at)` SQLite
-  // had to read and sort every due job to return the first `limit` (two ranges, one per state);
-  // this partial index holds only the jobs that can be due, in claim order, so a claim reads
-  // `limit` entries however long the backlog, and `nextDueAt` reads one. The old index goes: with
-  // both, SQLite's planner (without ANALYZE statistics) picks the old one.
-  '0002_due_order': {
+  // Batched claims (storage contract v2).
+  // - They read due jobs in `(next_run_at, id)` order. On `(state, next_run_at)` SQLite had to read
+  //   and sort every due job to return the first `limit` (two ranges, one per live state); this
+  //   partial index holds only the jobs that can be due, in claim order, so a claim reads `limit`
+  //   entries however long the backlog, and `nextDueAt` reads one. The old index goes: with both,
+  //   SQLite's planner (without ANALYZE statistics) picks the old one.
+  // - They insert running entries, which have no `finished_at`: the age index now leaves them out
+  //   (one index write less per claimed run; age retention only looks for finished entries).
+  // - Batched completions trim each job's history to its newest entries: walking the finished
+  //   entries of a job needed a table read per entry to skip the running ones; this partial index
+  //   holds the finished entries only, so the walk reads the index alone (also history reads).
+  '0002_batched_claims': {
     async up(db: MigrationDb): Promise<void> {
       await db.schema.dropIndex('again_jobs_due_idx').execute();
       await db.schema
@@ -147,8 +153,28 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
         .columns(['next_run_at', 'id'])
         .where(sql.raw<SqlBool>(`state in ('scheduled', 'running')`))
         .execute();
+      await db.schema.dropIndex('again_runs_finished_idx').execute();
+      await db.schema
+        .createIndex('again_runs_finished_idx')
+        .on('again_runs')
+        .column('finished_at')
+        .where(sql.raw<SqlBool>('finished_at is not null'))
+        .execute();
+      await db.schema
+        .createIndex('again_runs_history_idx')
+        .on('again_runs')
+        .columns(['job_id', 'sequence'])
+        .where(sql.raw<SqlBool>(`status != 'running'`))
+        .execute();
     },
     async down(db: MigrationDb): Promise<void> {
+      await db.schema.dropIndex('again_runs_history_idx').execute();
+      await db.schema.dropIndex('again_runs_finished_idx').execute();
+      await db.schema
+        .createIndex('again_runs_finished_idx')
+        .on('again_runs')
+        .column('finished_at')
+        .execute();
       await db.schema.dropIndex('again_jobs_due_order_idx').execute();
       await db.schema
         .createIndex('again_jobs_due_idx')

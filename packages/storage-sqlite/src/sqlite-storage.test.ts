@@ -40,7 +40,7 @@ function withRaw<T>(file: string, fn: (db: Database.Database) => T): T {
   }
 }
 
-const ALL_MIGRATIONS = [{ name: '0001_initial' }, { name: '0002_due_order' }];
+const ALL_MIGRATIONS = [{ name: '0001_initial' }, { name: '0002_batched_claims' }];
 
 describe('createSqliteStorage: options', () => {
   it.each<[string, unknown]>([
@@ -120,6 +120,7 @@ describe('createSqliteStorage: setup', () => {
         expect.arrayContaining([
           'again_jobs_due_order_idx',
           'again_runs_finished_idx',
+          'again_runs_history_idx',
           'again_runs_job_sequence_idx',
           'again_runs_lease_idx',
         ]),
@@ -133,6 +134,17 @@ describe('createSqliteStorage: setup', () => {
       expect(columns('again_jobs_due_order_idx')).toEqual(['next_run_at', 'id']);
       expect(columns('again_runs_job_sequence_idx')).toEqual(['job_id', 'sequence']);
       expect(columns('again_runs_finished_idx')).toEqual(['finished_at']);
+      expect(columns('again_runs_history_idx')).toEqual(['job_id', 'sequence']);
+      // The partial ones, by their conditions (what the queries' literals must imply).
+      const partial = (index: string) =>
+        String(
+          (db.prepare('select sql from sqlite_master where name = ?').get(index) as { sql: string })
+            .sql,
+        ).replace(/^.* where /i, '');
+      expect(partial('again_jobs_due_order_idx')).toBe(`state in ('scheduled', 'running')`);
+      expect(partial('again_runs_finished_idx')).toBe('finished_at is not null');
+      expect(partial('again_runs_history_idx')).toBe(`status != 'running'`);
+      expect(partial('again_runs_lease_idx')).toBe(`"status" = 'running'`);
     });
   });
 
@@ -153,6 +165,7 @@ describe('createSqliteStorage: setup', () => {
     await store.nextDueAt();
     await store.history('a');
     await store.claimExpiredRuns({ owner: 'b', now: T0, leaseDuration: 1000, limit: 10 });
+    await store.pruneHistory({ maxAge: 1000, now: T0 });
     await store.close();
     await kysely.destroy();
     const plans = withRaw(file, (db) =>
@@ -180,7 +193,17 @@ describe('createSqliteStorage: setup', () => {
     expect(claim).not.toContain('TEMP B-TREE');
     expect(planOf(/min\("next_run_at"\)/)).toContain('again_jobs_due_order_idx');
     expect(planOf(/status = 'running' and "r"."lease_until" </)).toContain('again_runs_lease_idx');
-    expect(planOf(/"job_id" = \? and "status" != \?/)).toContain('again_runs_job_sequence_idx');
+    expect(planOf(/"job_id" = \? and status != 'running' order by "sequence"/)).toMatch(
+      /again_runs_(history|job_sequence)_idx/,
+    );
+    // The history trim walks the finished entries of each job only (the partial index; its
+    // condition is the query's, so SQLite never reads a row to check it).
+    expect(planOf(/select e.value as job_id,/)).toContain(
+      'SEARCH n USING INDEX again_runs_history_idx (job_id=?)',
+    );
+    expect(planOf(/delete from "again_runs" where "finished_at" </)).toContain(
+      'again_runs_finished_idx',
+    );
     // Batched writes find their rows by key, never by scanning a table.
     for (const { sql, plan } of plans) {
       if (/json_each/.test(sql))
@@ -493,6 +516,43 @@ describe('failures are typed and never swallowed', () => {
     }
     // Nothing was written by the failed claim.
     expect(await store.getJob('a')).toMatchObject({ fence: 0, sequence: 0 });
+    await store.close();
+  });
+
+  it('a due job whose counters do not decode: the claim rejects with ERR_STORAGE_CORRUPT', async () => {
+    const file = dir.file();
+    const store = await createSqliteStorage(file);
+    await store.createJob(newJob('a'));
+    await store.createJob(newJob('b'));
+    withRaw(file, (db) => db.prepare("update again_jobs set fence = 'x' where id = 'b'").run());
+    const error = await rejection(start(store, 'a'));
+    expect(error).toMatchObject({ code: 'ERR_STORAGE_CORRUPT', operation: 'claimDue' });
+    expect(await store.getJob('a')).toMatchObject({ fence: 0, sequence: 0 });
+    await store.close();
+  });
+
+  it('a job whose sequence counter is behind its ledger: the claim fails, it is no conflict', async () => {
+    const file = dir.file();
+    const store = await createSqliteStorage(file);
+    await store.createJob(newJob('a'));
+    await store.createJob(newJob('b', T0 + 500));
+    await runTimes(store, 'a', 1);
+    // The job forgets its ledger's sequence: its next entry would repeat sequence 1.
+    withRaw(file, (db) => db.prepare("update again_jobs set sequence = 0 where id = 'a'").run());
+    const error = await rejection(
+      store.claimDue({
+        owner: 'x',
+        now: T0 + 2000,
+        limit: 10,
+        leaseDuration: 1000,
+        plan: intervalPlan(1000),
+      }),
+    );
+    expect(error).toMatchObject({ code: 'ERR_STORAGE', operation: 'claimDue' });
+    expect((error.cause as { code?: string }).code).toBe('SQLITE_CONSTRAINT_UNIQUE');
+    // Nothing was written, for b either.
+    expect(await store.getJob('b')).toMatchObject({ fence: 0, sequence: 0, state: 'scheduled' });
+    expect(await store.runningRuns()).toEqual([]);
     await store.close();
   });
 
