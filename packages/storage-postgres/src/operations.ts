@@ -1,0 +1,648 @@
+/**
+ * The driver's operations: the logic between the statements of `queries.ts`. Each one is a single
+ * statement or one transaction (see `database.ts`), and reads and writes batches with a constant
+ * number of statements whatever their size.
+ *
+ * Lock order, to keep concurrent operations free of deadlocks: ledger entries first (in
+ * occurrence-id order), then job rows (in id order). Claims take job rows with `SKIP LOCKED`, so
+ * they never wait for a row; completions, takeovers and job replacements take entries, then jobs.
+ *
+ * @module
+ */
+
+import { Buffer } from 'node:buffer';
+import {
+  type DriverCompletion,
+  type DriverDueClaim,
+  type DriverDueClaimResult,
+  type DriverNewJob,
+  type DriverTakenOverRun,
+  type DuePlan,
+  isTerminalState,
+  JobExistsError,
+  type JobRow,
+  type JobState,
+  type LeaseRenewal,
+  type LeaseRenewalRequest,
+  type RunRow,
+  type TerminalJobState,
+} from '@again/storage';
+import { type Database, type Executor, sqlState } from './database.js';
+import type { PostgresClock } from './options.js';
+import type { EntryColumns, Queries } from './queries.js';
+import {
+  CorruptRowError,
+  jobState,
+  lastRunJson,
+  num,
+  str,
+  toDueJobRow,
+  toJobRow,
+  toRunRow,
+} from './rows.js';
+
+/** What every operation works with. */
+export interface Context {
+  readonly db: Database;
+  readonly q: Queries;
+  /** Whose clock claims, renewals and takeovers use. */
+  readonly clock: PostgresClock;
+  /** Whether `createJob` sends wake-ups. */
+  readonly notifications: boolean;
+  /** The history limit when a call passes none. */
+  readonly defaultHistoryLimit: number;
+}
+
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
+const MAX_PAYLOAD_BYTES = 7999;
+
+/** The time a claim, renewal or takeover uses: the database's, or the caller's. */
+async function timeOf(ctx: Context, on: Executor, callerNow: number): Promise<number> {
+  if (ctx.clock === 'caller') return callerNow;
+  const [row] = await on.rows(ctx.q.databaseNow());
+  if (row === undefined) throw new Error('the database returned no time');
+  return num(row, 'now');
+}
+
+/** The state of a job that is not terminal, from what is running and what is next. */
+function liveState(activeRuns: number, nextRunAt: number | null): JobState {
+  if (activeRuns > 0) return 'running';
+  return nextRunAt === null ? 'completed' : 'scheduled';
+}
+
+/** The history limit a write applies. */
+function limitOf(ctx: Context, historyLimit: number | undefined): number {
+  return historyLimit ?? ctx.defaultHistoryLimit;
+}
+
+/**
+ * The NOTIFY payload of a wake-up, or `null` when it would be too long (a job id of thousands of
+ * multi-byte characters): notifications are hints, and polling finds that job.
+ */
+export function wakePayload(jobId: string, at: number): string | null {
+  const payload = JSON.stringify({ jobId, at });
+  return Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES ? null : payload;
+}
+
+function freshJob(job: DriverNewJob, state: JobState, fence: number): JobRow {
+  return {
+    id: job.id,
+    spec: job.spec,
+    state,
+    nextRunAt: job.nextRunAt,
+    fence,
+    sequence: 0,
+    started: 0,
+    runs: 0,
+    activeRuns: 0,
+    createdAt: job.now,
+    updatedAt: job.now,
+    lastRun: null,
+  };
+}
+
+/**
+ * See `JobStore.createJob`. A new id is one statement (the insert, with its wake-up). An id held by
+ * a terminal job is replaced in a transaction: its ledger is locked and deleted, and the row gets a
+ * new incarnation whose fence is one more than the old one's.
+ */
+export async function createJob(ctx: Context, job: DriverNewJob): Promise<JobRow> {
+  const { db, q } = ctx;
+  const state = liveState(0, job.nextRunAt);
+  const payload =
+    ctx.notifications && job.nextRunAt !== null ? wakePayload(job.id, job.nextRunAt) : null;
+  // A concurrent delete of the old job (pruneJobs) sends us back to the insert; bounded, because
+  // each turn needs another job of this id to be created and deleted meanwhile.
+  for (let turn = 0; turn < 10; turn++) {
+    if ((await db.rows(q.insertJob(job, state, payload))).length > 0) {
+      return freshJob(job, state, 0);
+    }
+    const fence = await db.transaction(async (tx) => {
+      const [current] = await tx.rows(q.jobState(job.id, false));
+      if (current === undefined) return null;
+      if (!isTerminalState(jobState(current))) throw new JobExistsError(job.id);
+      await tx.rows(q.lockLedger(job.id));
+      const [locked] = await tx.rows(q.jobState(job.id, true));
+      if (locked === undefined) return null;
+      if (!isTerminalState(jobState(locked))) throw new JobExistsError(job.id);
+      const next = num(locked, 'fence') + 1;
+      await tx.changes(q.deleteLedger(job.id));
+      await tx.changes(q.replaceJob(job, state, next));
+      if (payload !== null) await tx.rows(q.notify(payload));
+      return next;
+    });
+    if (fence !== null) return freshJob(job, state, fence);
+  }
+  throw new Error(`job ${job.id} was deleted and re-created concurrently too many times`);
+}
+
+/** See `JobStore.getJob`. */
+export async function getJob(ctx: Context, id: string): Promise<JobRow | undefined> {
+  const [row] = await ctx.db.rows(ctx.q.job(id));
+  return row === undefined ? undefined : toJobRow(row);
+}
+
+/** See `JobStore.queryJobs`. */
+export async function queryJobs(
+  ctx: Context,
+  query: {
+    readonly ids: readonly string[];
+    readonly states: readonly JobState[];
+    readonly offset: number;
+    readonly limit: number | undefined;
+  },
+): Promise<JobRow[]> {
+  return (await ctx.db.rows(ctx.q.queryJobs(query))).map(toJobRow);
+}
+
+/** See `JobStore.countJobs`. */
+export async function countJobs(ctx: Context, states: readonly JobState[]): Promise<number> {
+  const [row] = await ctx.db.rows(ctx.q.countJobs(states));
+  return row === undefined ? 0 : num(row, 'count');
+}
+
+/** See `JobStore.jobIds`. */
+export async function jobIds(ctx: Context, states: readonly JobState[]): Promise<string[]> {
+  return (await ctx.db.rows(ctx.q.jobIds(states))).map((row) => str(row, 'id'));
+}
+
+/** See `JobStore.endJob`: one update that changes only what it must, then a read if it did not. */
+export async function endJob(
+  ctx: Context,
+  id: string,
+  state: TerminalJobState,
+  now: number,
+): Promise<JobRow | undefined> {
+  const [changed] = await ctx.db.rows(ctx.q.endJob(id, state, now));
+  if (changed !== undefined) return toJobRow(changed);
+  return getJob(ctx, id);
+}
+
+/** See `JobStore.nextDueAt`. */
+export async function nextDueAt(ctx: Context): Promise<number | null> {
+  const [row] = await ctx.db.rows(ctx.q.nextDueAt());
+  return row === undefined || row.at === null ? null : num(row, 'at');
+}
+
+/**
+ * See `JobStore.claimDue`. One transaction: lock the due jobs (`FOR UPDATE SKIP LOCKED`), plan
+ * each (synchronously, before anything is written), one read for ledger conflicts, one insert of
+ * every entry, one update of every job, and the history trim of the jobs that got skipped entries.
+ *
+ * A unique violation means a concurrent claim of another job wrote one of our occurrence ids after
+ * our conflict read: the transaction is run again, and the retry reports that job as a conflict.
+ */
+export function claimDue(ctx: Context, claim: DriverDueClaim): Promise<DriverDueClaimResult> {
+  const { q } = ctx;
+  return ctx.db.transaction(
+    async (tx) => {
+      const now = await timeOf(ctx, tx, claim.now);
+      const due = (await tx.rows(q.dueJobs(now, claim.limit))).map(toDueJobRow);
+      if (due.length === 0) return { now, examined: 0, runs: [], conflicts: [] };
+      // Plan every job before writing anything: a planner that throws leaves the store untouched.
+      const plans = due.map((job) => claim.plan(job, now));
+
+      const keys = {
+        occurrenceId: [] as string[],
+        jobId: [] as string[],
+        scheduledAt: [] as number[],
+      };
+      for (const [index, job] of due.entries()) {
+        const plan = plans[index];
+        if (plan === null || plan === undefined) continue;
+        for (const entry of plan.run === null ? plan.skipped : [...plan.skipped, plan.run]) {
+          keys.occurrenceId.push(entry.occurrenceId);
+          keys.jobId.push(job.id);
+          keys.scheduledAt.push(entry.scheduledAt);
+        }
+      }
+      const taken =
+        keys.jobId.length === 0
+          ? new Set<string>()
+          : new Set((await tx.rows(q.ledgerConflicts(keys))).map((row) => str(row, 'job_id')));
+
+      const leaseUntil = now + claim.leaseDuration;
+      const entries: EntryColumns = {
+        occurrenceId: [],
+        jobId: [],
+        scheduledAt: [],
+        sequence: [],
+        fence: [],
+        status: [],
+        owner: [],
+        leaseUntil: [],
+        startedAt: [],
+        finishedAt: [],
+        reason: [],
+      };
+      const push = (
+        values: {
+          [K in keyof EntryColumns]: EntryColumns[K][number];
+        },
+      ): void => {
+        for (const key of Object.keys(entries) as Array<keyof EntryColumns>) {
+          (entries[key] as unknown[]).push(values[key]);
+        }
+      };
+      const jobs = {
+        id: [] as string[],
+        fence: [] as number[],
+        sequence: [] as number[],
+        started: [] as number[],
+        activeRuns: [] as number[],
+        nextRunAt: [] as Array<number | null>,
+        state: [] as string[],
+      };
+      const runs: Array<DriverDueClaimResult['runs'][number]> = [];
+      const conflicts: string[] = [];
+      const trimmed: string[] = [];
+      // Occurrence ids are unique in the store: two jobs of one batch cannot both take one.
+      const claimedIds = new Set<string>();
+      for (const [index, job] of due.entries()) {
+        const plan = plans[index] as DuePlan | null;
+        if (plan === null) continue;
+        const planned = plan.run === null ? plan.skipped : [...plan.skipped, plan.run];
+        if (taken.has(job.id) || planned.some((entry) => claimedIds.has(entry.occurrenceId))) {
+          conflicts.push(job.id);
+          continue;
+        }
+        for (const entry of planned) claimedIds.add(entry.occurrenceId);
+        const fence = job.fence + 1;
+        let sequence = job.sequence;
+        for (const skip of plan.skipped) {
+          push({
+            occurrenceId: skip.occurrenceId,
+            jobId: job.id,
+            scheduledAt: skip.scheduledAt,
+            sequence: ++sequence,
+            fence,
+            status: 'skipped',
+            owner: null,
+            leaseUntil: null,
+            startedAt: null,
+            finishedAt: now,
+            reason: skip.reason,
+          });
+        }
+        let { started, activeRuns } = job;
+        if (plan.run !== null) {
+          started++;
+          activeRuns++;
+          const { occurrenceId, scheduledAt } = plan.run;
+          push({
+            occurrenceId,
+            jobId: job.id,
+            scheduledAt,
+            sequence: ++sequence,
+            fence,
+            status: 'running',
+            owner: claim.owner,
+            leaseUntil,
+            startedAt: now,
+            finishedAt: null,
+            reason: null,
+          });
+          runs.push({
+            jobId: job.id,
+            createdAt: job.createdAt,
+            scheduledAt,
+            occurrenceId,
+            sequence,
+            fence,
+            startedAt: now,
+            leaseUntil,
+          });
+        }
+        jobs.id.push(job.id);
+        jobs.fence.push(fence);
+        jobs.sequence.push(sequence);
+        jobs.started.push(started);
+        jobs.activeRuns.push(activeRuns);
+        jobs.nextRunAt.push(plan.nextRunAt);
+        jobs.state.push(liveState(activeRuns, plan.nextRunAt));
+        if (plan.skipped.length > 0) trimmed.push(job.id);
+      }
+
+      if (entries.occurrenceId.length > 0) await tx.changes(q.insertEntries(entries));
+      if (jobs.id.length > 0) await tx.changes(q.updateClaimedJobs(jobs, now));
+      if (trimmed.length > 0) {
+        await tx.changes(q.trimJobs(trimmed, limitOf(ctx, claim.historyLimit)));
+      }
+      return { now, examined: due.length, runs, conflicts };
+    },
+    (error) => sqlState(error) === '23505',
+  );
+}
+
+/**
+ * See `JobStore.renewLeases`: one update extends every lease its owner still holds under its
+ * fence (atomic on its own), then one read tells the taken-over leases from the gone ones.
+ */
+export async function renewLeases(
+  ctx: Context,
+  renewal: LeaseRenewalRequest,
+): Promise<LeaseRenewal> {
+  const { db, q } = ctx;
+  const now = await timeOf(ctx, db, renewal.now);
+  const leaseUntil = now + renewal.leaseDuration;
+  const rows = await db.rows(
+    q.renewLeases(
+      renewal.owner,
+      {
+        occurrenceId: renewal.leases.map((lease) => lease.occurrenceId),
+        fence: renewal.leases.map((lease) => lease.fence),
+      },
+      leaseUntil,
+    ),
+  );
+  const renewed = new Map<string, unknown>();
+  for (const row of rows) renewed.set(str(row, 'occurrence_id'), row.job_state);
+  const missing = renewal.leases
+    .map((lease) => lease.occurrenceId)
+    .filter((id) => !renewed.has(id));
+  const running =
+    missing.length === 0
+      ? new Set<string>()
+      : new Set((await db.rows(q.runningAmong(missing))).map((row) => str(row, 'occurrence_id')));
+  const lost: Array<LeaseRenewal['lost'][number]> = [];
+  for (const { occurrenceId } of renewal.leases) {
+    if (renewed.has(occurrenceId)) {
+      const state = renewed.get(occurrenceId);
+      if (state === 'removed' || state === 'canceled') lost.push({ occurrenceId, reason: state });
+    } else {
+      lost.push({ occurrenceId, reason: running.has(occurrenceId) ? 'taken-over' : 'gone' });
+    }
+  }
+  return { now, leaseUntil, lost };
+}
+
+/** A job as a batch of completions moves it on. */
+interface CompletedJob {
+  readonly id: string;
+  readonly state: JobState;
+  readonly nextRunAt: number | null;
+  runs: number;
+  activeRuns: number;
+  updatedAt: number;
+  lastRun: string | null;
+}
+
+/** A recorded completion: the call's values and the entry as it becomes. */
+interface Recorded {
+  readonly completion: DriverCompletion;
+  readonly run: RunRow;
+  readonly limit: number;
+}
+
+/**
+ * See `JobStore.completeRuns`. One transaction: lock the running entries (only the lease's holder,
+ * under the fence it holds, finishes one), lock their jobs, then per round one update of the
+ * entries, one of the jobs and the history trims.
+ *
+ * The history limit applies after each completion, as if they were recorded one by one. That is
+ * one round when every completion of a job has the same limit (the usual case). When one job's
+ * completions have different limits, its k-th completion is recorded in round k.
+ */
+export function completeRuns(
+  ctx: Context,
+  completions: readonly DriverCompletion[],
+): Promise<boolean[]> {
+  const { q } = ctx;
+  return ctx.db.transaction(async (tx) => {
+    const entries = new Map<string, RunRow>();
+    const rows = await tx.rows(q.lockRunning(completions.map((c) => c.occurrenceId)));
+    for (const row of rows) {
+      const run = toRunRow(row);
+      entries.set(run.occurrenceId, run);
+    }
+    const results: boolean[] = [];
+    const byJob = new Map<string, Recorded[]>();
+    for (const completion of completions) {
+      const run = entries.get(completion.occurrenceId);
+      const ok =
+        run !== undefined &&
+        run.status === 'running' &&
+        run.owner === completion.owner &&
+        run.fence === completion.fence;
+      results.push(ok);
+      if (!ok) continue;
+      const recorded: Recorded = {
+        completion,
+        run: {
+          ...run,
+          status: completion.status,
+          leaseUntil: null,
+          finishedAt: completion.finishedAt,
+          reason: completion.reason,
+          result: completion.result,
+        },
+        limit: limitOf(ctx, completion.historyLimit),
+      };
+      const list = byJob.get(run.jobId);
+      if (list === undefined) byJob.set(run.jobId, [recorded]);
+      else list.push(recorded);
+    }
+    if (byJob.size === 0) return results;
+
+    const jobs = new Map<string, CompletedJob>();
+    for (const row of await tx.rows(q.lockJobs([...byJob.keys()]))) {
+      const id = str(row, 'id');
+      jobs.set(id, {
+        id,
+        state: jobState(row),
+        nextRunAt: row.next_run_at === null ? null : num(row, 'next_run_at'),
+        runs: num(row, 'runs'),
+        activeRuns: num(row, 'active_runs'),
+        updatedAt: num(row, 'updated_at'),
+        lastRun: null,
+      });
+    }
+
+    // Round k holds the k-th completion of each job whose limits differ and every completion of
+    // the other jobs (round 0).
+    const rounds: Recorded[][] = [];
+    for (const list of byJob.values()) {
+      const uniform = list.every((recorded) => recorded.limit === list[0]?.limit);
+      for (const [index, recorded] of list.entries()) {
+        const round = rounds[uniform ? 0 : index];
+        if (round === undefined) rounds.push([recorded]);
+        else round.push(recorded);
+      }
+    }
+    for (const round of rounds) await recordRound(ctx, tx, round, jobs);
+    return results;
+  });
+}
+
+/** Writes one round of completions (at most one limit per job in it), with the history trims. */
+async function recordRound(
+  ctx: Context,
+  tx: Executor,
+  round: readonly Recorded[],
+  jobs: Map<string, CompletedJob>,
+): Promise<void> {
+  const { q } = ctx;
+  await tx.changes(
+    q.finishRuns({
+      occurrenceId: round.map(({ completion }) => completion.occurrenceId),
+      status: round.map(({ completion }) => completion.status),
+      finishedAt: round.map(({ completion }) => completion.finishedAt),
+      result: round.map(({ completion }) => completion.result),
+      reason: round.map(({ completion }) => completion.reason),
+    }),
+  );
+  const touched = new Map<string, CompletedJob>();
+  const limits = new Map<number, string[]>();
+  for (const { completion, run, limit } of round) {
+    const job = jobs.get(run.jobId);
+    if (job !== undefined) {
+      job.runs++;
+      job.activeRuns = Math.max(job.activeRuns - 1, 0);
+      job.updatedAt = Math.max(job.updatedAt, completion.finishedAt);
+      job.lastRun = lastRunJson(run);
+      touched.set(job.id, job);
+    }
+    const ids = limits.get(limit);
+    if (ids === undefined) limits.set(limit, [run.jobId]);
+    else if (!ids.includes(run.jobId)) ids.push(run.jobId);
+  }
+  if (touched.size > 0) {
+    const list = [...touched.values()];
+    await tx.changes(
+      q.updateCompletedJobs({
+        id: list.map((job) => job.id),
+        runs: list.map((job) => job.runs),
+        activeRuns: list.map((job) => job.activeRuns),
+        lastRun: list.map((job) => job.lastRun),
+        // A terminal job keeps its state; a live one completes when nothing runs and nothing is next.
+        state: list.map((job) =>
+          isTerminalState(job.state) ? job.state : liveState(job.activeRuns, job.nextRunAt),
+        ),
+        updatedAt: list.map((job) => job.updatedAt),
+      }),
+    );
+  }
+  for (const [limit, ids] of limits) await tx.changes(q.trimJobs(ids, limit));
+}
+
+/**
+ * See `JobStore.claimExpiredRuns`. One transaction: lock expired entries (`SKIP LOCKED`, so
+ * concurrent takers share them out instead of queueing), lock their jobs, then one update of the
+ * entries and one of the jobs. Every takeover bumps its job's fence, so two runs of one job taken
+ * together get two fences.
+ */
+export function claimExpiredRuns(
+  ctx: Context,
+  claim: {
+    readonly owner: string;
+    readonly now: number;
+    readonly leaseDuration: number;
+    readonly limit: number;
+  },
+): Promise<DriverTakenOverRun[]> {
+  const { q } = ctx;
+  return ctx.db.transaction(async (tx) => {
+    const now = await timeOf(ctx, tx, claim.now);
+    const expired = (await tx.rows(q.expiredRuns(now, claim.limit))).map(toRunRow);
+    if (expired.length === 0) return [];
+    const jobs = new Map<string, JobRow>();
+    for (const row of await tx.rows(q.lockJobs([...new Set(expired.map((run) => run.jobId))]))) {
+      const job = toJobRow(row);
+      jobs.set(job.id, job);
+    }
+    const leaseUntil = now + claim.leaseDuration;
+    const taken: DriverTakenOverRun[] = [];
+    for (const run of expired) {
+      const before = jobs.get(run.jobId);
+      if (before === undefined) throw new CorruptRowError(`run ${run.occurrenceId} has no job`);
+      if (run.owner === null) {
+        throw new CorruptRowError(`running entry ${run.occurrenceId} has no owner`);
+      }
+      const job: JobRow = {
+        ...before,
+        fence: before.fence + 1,
+        updatedAt: Math.max(before.updatedAt, now),
+      };
+      jobs.set(job.id, job);
+      taken.push({
+        job,
+        run: { ...run, fence: job.fence, owner: claim.owner, leaseUntil },
+        previousOwner: run.owner,
+      });
+    }
+    await tx.changes(
+      q.takeOverRuns(claim.owner, leaseUntil, {
+        occurrenceId: taken.map(({ run }) => run.occurrenceId),
+        fence: taken.map(({ run }) => run.fence),
+      }),
+    );
+    const finalJobs = [...new Set(taken.map(({ job }) => job.id))].map(
+      (id) => jobs.get(id) as JobRow,
+    );
+    await tx.changes(
+      q.updateFences({
+        id: finalJobs.map((job) => job.id),
+        fence: finalJobs.map((job) => job.fence),
+        updatedAt: finalJobs.map((job) => job.updatedAt),
+      }),
+    );
+    // Each entry comes back with its job as its own takeover left it (as the reference driver).
+    return taken;
+  });
+}
+
+/** See `JobStore.getRun`. */
+export async function getRun(ctx: Context, occurrenceId: string): Promise<RunRow | undefined> {
+  const [row] = await ctx.db.rows(ctx.q.run(occurrenceId));
+  return row === undefined ? undefined : toRunRow(row);
+}
+
+/** See `JobStore.history`: one statement, so the job and its entries are read in one snapshot. */
+export async function history(
+  ctx: Context,
+  jobId: string,
+  query: { readonly fromSequence: number | undefined; readonly limit: number | undefined },
+): Promise<RunRow[] | undefined> {
+  const rows = await ctx.db.rows(ctx.q.history(jobId, query.fromSequence, query.limit));
+  if (rows.length === 0) return undefined;
+  return rows.filter((row) => row.occurrence_id !== null).map(toRunRow);
+}
+
+/** See `JobStore.runningRuns`. */
+export async function runningRuns(ctx: Context, jobId: string | undefined): Promise<RunRow[]> {
+  return (await ctx.db.rows(ctx.q.runningRuns(jobId))).map(toRunRow);
+}
+
+/** See `JobStore.pruneHistory`: the age pass, then the count pass, in one transaction. */
+export function pruneHistory(
+  ctx: Context,
+  retention: {
+    readonly maxAge: number | undefined;
+    readonly maxRowsPerJob: number | undefined;
+    readonly now: number;
+  },
+): Promise<number> {
+  const { q } = ctx;
+  return ctx.db.transaction(async (tx) => {
+    let deleted = 0;
+    if (retention.maxAge !== undefined) {
+      deleted += await tx.changes(q.pruneHistoryByAge(retention.now - retention.maxAge));
+    }
+    if (retention.maxRowsPerJob !== undefined) {
+      deleted += await tx.changes(q.pruneHistoryByCount(retention.maxRowsPerJob));
+    }
+    return deleted;
+  });
+}
+
+/** See `JobStore.pruneJobs`: the ledgers, then the jobs, in one transaction. */
+export function pruneJobs(
+  ctx: Context,
+  retention: { readonly finishedBefore: number },
+): Promise<number> {
+  const { q } = ctx;
+  return ctx.db.transaction(async (tx) => {
+    await tx.changes(q.pruneJobLedgers(retention.finishedBefore));
+    return tx.changes(q.pruneJobs(retention.finishedBefore));
+  });
+}

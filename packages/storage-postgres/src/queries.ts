@@ -1,0 +1,541 @@
+/**
+ * Every SQL statement of the store, in one place (like pg-boss's `plans.js`): the migrations, the
+ * advisory lock, LISTEN/NOTIFY and each operation's reads and writes. `operations.ts` holds the
+ * logic between them and writes no SQL of its own.
+ *
+ * Batches (a claim's entries, a renewal's leases, completions, takeovers) go to PostgreSQL as one
+ * array parameter per column, expanded with `unnest`, so a batch of any size is one statement with
+ * a fixed text. Times are `bigint` milliseconds since the epoch; node-postgres returns them (and
+ * every `bigint` counter) as strings, which `rows.ts` turns back into numbers.
+ *
+ * @module
+ */
+
+import { type Migration, type RawBuilder, sql } from 'kysely';
+
+/** A row as node-postgres returns it. */
+export type Row = Record<string, unknown>;
+
+/** A statement, executed with `.execute(db)` on the store's kysely (or one of its connections). */
+export type Query = RawBuilder<Row>;
+
+/** The first key of the store's advisory locks (`'agai'`); the second is `hashtext(schema)`. */
+export const ADVISORY_LOCK_CLASS = 0x61676169;
+
+/** The table kysely's `Migrator` records applied migrations in. */
+export const MIGRATION_TABLE = 'again_migrations';
+
+/** The lock table kysely's `Migrator` needs. */
+export const MIGRATION_LOCK_TABLE = 'again_migrations_lock';
+
+const STATES = sql.raw(`'scheduled', 'running', 'completed', 'canceled', 'removed', 'stopped'`);
+const STATUSES = sql.raw(`'running', 'succeeded', 'failed', 'canceled', 'skipped', 'abandoned'`);
+
+/** Jobs that can be due. Literal, so the planner matches the partial index `again_jobs_due_idx`. */
+const DUE_STATES = sql.raw(`state in ('scheduled', 'running')`);
+
+/** The time on the database's clock, in ms since the epoch (not `now()`, which is frozen per transaction). */
+const CLOCK_MS = sql.raw(`floor(extract(epoch from clock_timestamp()) * 1000)::bigint`);
+
+/** A ledger entry to insert, one array per column (see {@link Queries.insertEntries}). */
+export interface EntryColumns {
+  readonly occurrenceId: string[];
+  readonly jobId: string[];
+  readonly scheduledAt: number[];
+  readonly sequence: number[];
+  readonly fence: number[];
+  readonly status: string[];
+  readonly owner: Array<string | null>;
+  readonly leaseUntil: Array<number | null>;
+  readonly startedAt: Array<number | null>;
+  readonly finishedAt: Array<number | null>;
+  readonly reason: Array<string | null>;
+}
+
+/** The statements of one store, bound to its schema. */
+export class Queries {
+  /** The schema. */
+  readonly schema: string;
+  /** The NOTIFY channel of the schema's wake-ups. */
+  readonly channel: string;
+  readonly #jobs: RawBuilder<unknown>;
+  readonly #runs: RawBuilder<unknown>;
+
+  /** @param schema - a validated identifier (see `options.ts`) */
+  constructor(schema: string) {
+    this.schema = schema;
+    this.channel = `${schema}.again_wake`;
+    this.#jobs = sql.table(`${schema}.again_jobs`);
+    this.#runs = sql.table(`${schema}.again_runs`);
+  }
+
+  // --- migrations ------------------------------------------------------------------------------
+
+  /**
+   * The migrations, by name, for kysely's `Migrator`. Names sort in the order they apply; a
+   * released migration never changes, a schema change is a new entry.
+   */
+  migrations(): Record<string, Migration> {
+    const J = this.#jobs;
+    const R = this.#runs;
+    return {
+      '0001_initial': {
+        async up(db) {
+          // Ids use the "C" collation: byte-wise (code point) order, the contract's id order,
+          // whatever the database's default collation is.
+          await sql`create table ${J} (
+            id text collate "C" not null primary key,
+            spec text not null,
+            state text not null check (state in (${STATES})),
+            next_run_at bigint,
+            fence bigint not null default 0,
+            sequence bigint not null default 0,
+            started bigint not null default 0,
+            runs bigint not null default 0,
+            active_runs bigint not null default 0,
+            created_at bigint not null,
+            updated_at bigint not null,
+            last_run text
+          )`.execute(db);
+          // Claims and nextDueAt: only the jobs that can be due, in claim order.
+          await sql`create index again_jobs_due_idx on ${J} (next_run_at, id)
+            where state in ('scheduled', 'running')`.execute(db);
+          await sql`create table ${R} (
+            occurrence_id text collate "C" not null primary key,
+            job_id text collate "C" not null,
+            scheduled_at bigint not null,
+            sequence bigint not null,
+            fence bigint not null,
+            status text not null check (status in (${STATUSES})),
+            owner text,
+            lease_until bigint,
+            started_at bigint,
+            finished_at bigint,
+            reason text,
+            result text,
+            constraint again_runs_occurrence_uq unique (job_id, scheduled_at)
+          )`.execute(db);
+          // History by job in sequence order (and sequences unique per job).
+          await sql`create unique index again_runs_job_sequence_idx on ${R} (job_id, sequence)`.execute(
+            db,
+          );
+          // Age retention.
+          await sql`create index again_runs_finished_idx on ${R} (finished_at)
+            where status <> 'running'`.execute(db);
+          // Takeover of expired leases.
+          await sql`create index again_runs_lease_idx on ${R} (lease_until)
+            where status = 'running'`.execute(db);
+        },
+        async down(db) {
+          await sql`drop table ${R}`.execute(db);
+          await sql`drop table ${J}`.execute(db);
+        },
+      },
+    };
+  }
+
+  /** The names of the applied migrations, or no row at all before the first one. */
+  appliedMigrations(): Query {
+    return sql<Row>`select name from ${sql.table(`${this.schema}.${MIGRATION_TABLE}`)}`;
+  }
+
+  /** Whether the migration table exists (`exists`: boolean). */
+  migrationTableExists(): Query {
+    return sql<Row>`select to_regclass(${`"${this.schema}"."${MIGRATION_TABLE}"`}) is not null as exists`;
+  }
+
+  /** Waits for the schema's migration lock (a session-level advisory lock). */
+  lockMigrations(): Query {
+    return sql<Row>`select pg_advisory_lock(${sql.lit(ADVISORY_LOCK_CLASS)}, hashtext(${this.schema}))`;
+  }
+
+  /** Releases the schema's migration lock. */
+  unlockMigrations(): Query {
+    return sql<Row>`select pg_advisory_unlock(${sql.lit(ADVISORY_LOCK_CLASS)}, hashtext(${this.schema}))`;
+  }
+
+  // --- time and notifications ------------------------------------------------------------------
+
+  /** The database's time in ms (`now`). */
+  databaseNow(): Query {
+    return sql<Row>`select ${CLOCK_MS} as now`;
+  }
+
+  /** The LISTEN statement of the wake-up channel (run on the listener's own connection). */
+  listenSql(): string {
+    return `LISTEN "${this.channel}"`;
+  }
+
+  /** The UNLISTEN statement of the wake-up channel. */
+  unlistenSql(): string {
+    return `UNLISTEN "${this.channel}"`;
+  }
+
+  /** Sends a wake-up (delivered when the transaction commits, dropped if it rolls back). */
+  notify(payload: string): Query {
+    return sql<Row>`select pg_notify(${this.channel}, ${payload})`;
+  }
+
+  // --- jobs ------------------------------------------------------------------------------------
+
+  /**
+   * Inserts a new job unless its id exists (then returns no row); with a `payload`, also sends the
+   * wake-up in the same statement, only when the row was inserted.
+   */
+  insertJob(
+    job: { id: string; spec: string; nextRunAt: number | null; now: number },
+    state: string,
+    payload: string | null,
+  ): Query {
+    const insert = sql`insert into ${this.#jobs} (id, spec, state, next_run_at, fence, sequence,
+        started, runs, active_runs, created_at, updated_at, last_run)
+      values (${job.id}, ${job.spec}, ${state}, ${job.nextRunAt}, 0, 0, 0, 0, 0, ${job.now},
+        ${job.now}, null)
+      on conflict (id) do nothing
+      returning id`;
+    if (payload === null) return sql<Row>`${insert}`;
+    return sql<Row>`with inserted as (${insert})
+      select id, pg_notify(${this.channel}, ${payload}) from inserted`;
+  }
+
+  /** A job's state and fence, optionally locked. */
+  jobState(id: string, lock: boolean): Query {
+    return sql<Row>`select state, fence from ${this.#jobs} where id = ${id}
+      ${lock ? sql`for update` : sql``}`;
+  }
+
+  /** Locks every ledger entry of a job (before its row: the store's lock order is runs, then jobs). */
+  lockLedger(jobId: string): Query {
+    return sql<Row>`select occurrence_id from ${this.#runs} where job_id = ${jobId}
+      order by occurrence_id for update`;
+  }
+
+  /** Deletes a job's ledger. */
+  deleteLedger(jobId: string): Query {
+    return sql<Row>`delete from ${this.#runs} where job_id = ${jobId}`;
+  }
+
+  /** Replaces a terminal job with a new incarnation. */
+  replaceJob(
+    job: { id: string; spec: string; nextRunAt: number | null; now: number },
+    state: string,
+    fence: number,
+  ): Query {
+    return sql<Row>`update ${this.#jobs} set spec = ${job.spec}, state = ${state},
+        next_run_at = ${job.nextRunAt}, fence = ${fence}, sequence = 0, started = 0, runs = 0,
+        active_runs = 0, created_at = ${job.now}, updated_at = ${job.now}, last_run = null
+      where id = ${job.id}`;
+  }
+
+  /** One job. */
+  job(jobId: string): Query {
+    return sql<Row>`select * from ${this.#jobs} where id = ${jobId}`;
+  }
+
+  /** Jobs by id and state (empty lists: all), by id, paged. */
+  queryJobs(query: {
+    ids: readonly string[];
+    states: readonly string[];
+    offset: number;
+    limit: number | undefined;
+  }): Query {
+    return sql<Row>`select * from ${this.#jobs}
+      ${whereJobs(query.ids, query.states)}
+      order by id offset ${query.offset} limit ${query.limit ?? null}`;
+  }
+
+  /** How many jobs are in `states` (empty: all). */
+  countJobs(states: readonly string[]): Query {
+    return sql<Row>`select count(*) as count from ${this.#jobs} ${whereJobs([], states)}`;
+  }
+
+  /** The ids of the jobs in `states` (empty: all), in byte order. */
+  jobIds(states: readonly string[]): Query {
+    return sql<Row>`select id from ${this.#jobs} ${whereJobs([], states)} order by id`;
+  }
+
+  /**
+   * Ends a job: a live job gets `state`, a terminal one only `removed` (which overrides the rest).
+   * Returns the row when it changed, no row when it did not (or does not exist).
+   */
+  endJob(jobId: string, state: string, now: number): Query {
+    return sql<Row>`update ${this.#jobs} set state = ${state}, next_run_at = null,
+        updated_at = ${now}
+      where id = ${jobId}
+        and (state in ('scheduled', 'running') or (${state}::text = 'removed' and state <> 'removed'))
+      returning *`;
+  }
+
+  /** The earliest due time of the live jobs (`at`). */
+  nextDueAt(): Query {
+    return sql<Row>`select min(next_run_at) as at from ${this.#jobs} where ${DUE_STATES}`;
+  }
+
+  // --- claims ----------------------------------------------------------------------------------
+
+  /**
+   * Locks up to `limit` due jobs, earliest first, skipping the rows other transactions hold: two
+   * instances claiming at once never wait for each other and never get the same job.
+   */
+  dueJobs(now: number, limit: number): Query {
+    return sql<Row>`select id, created_at, next_run_at, started, active_runs, spec, fence, sequence
+      from ${this.#jobs}
+      where ${DUE_STATES} and next_run_at <= ${now}
+      order by next_run_at, id
+      limit ${limit}
+      for update skip locked`;
+  }
+
+  /**
+   * The jobs among the keys whose entry repeats an occurrence already in the ledger: the same
+   * occurrence id, or the same job and scheduled time.
+   */
+  ledgerConflicts(keys: {
+    occurrenceId: readonly string[];
+    jobId: readonly string[];
+    scheduledAt: readonly number[];
+  }): Query {
+    const R = this.#runs;
+    return sql<Row>`select distinct k.job_id
+      from unnest(${keys.occurrenceId}::text[], ${keys.jobId}::text[], ${keys.scheduledAt}::bigint[])
+        as k(occurrence_id, job_id, scheduled_at)
+      where exists (select 1 from ${R} as r where r.occurrence_id = k.occurrence_id)
+         or exists (select 1 from ${R} as r
+                     where r.job_id = k.job_id and r.scheduled_at = k.scheduled_at)`;
+  }
+
+  /** Inserts ledger entries. */
+  insertEntries(e: EntryColumns): Query {
+    return sql<Row>`insert into ${this.#runs} (occurrence_id, job_id, scheduled_at, sequence, fence,
+        status, owner, lease_until, started_at, finished_at, reason)
+      select * from unnest(${e.occurrenceId}::text[], ${e.jobId}::text[], ${e.scheduledAt}::bigint[],
+        ${e.sequence}::bigint[], ${e.fence}::bigint[], ${e.status}::text[], ${e.owner}::text[],
+        ${e.leaseUntil}::bigint[], ${e.startedAt}::bigint[], ${e.finishedAt}::bigint[],
+        ${e.reason}::text[])`;
+  }
+
+  /** Moves claimed jobs on. */
+  updateClaimedJobs(
+    v: {
+      id: string[];
+      fence: number[];
+      sequence: number[];
+      started: number[];
+      activeRuns: number[];
+      nextRunAt: Array<number | null>;
+      state: string[];
+    },
+    now: number,
+  ): Query {
+    return sql<Row>`update ${this.#jobs} as j set fence = v.fence, sequence = v.sequence,
+        started = v.started, active_runs = v.active_runs, next_run_at = v.next_run_at,
+        state = v.state, updated_at = ${now}
+      from unnest(${v.id}::text[], ${v.fence}::bigint[], ${v.sequence}::bigint[],
+        ${v.started}::bigint[], ${v.activeRuns}::bigint[], ${v.nextRunAt}::bigint[], ${v.state}::text[])
+        as v(id, fence, sequence, started, active_runs, next_run_at, state)
+      where j.id = v.id`;
+  }
+
+  /**
+   * Keeps the newest `limit` finished entries of each listed job: per job, the sequence of its
+   * `limit`-th newest finished entry (read from the top of `(job_id, sequence)`), and the finished
+   * entries below it go.
+   */
+  trimJobs(jobIds: readonly string[], limit: number): Query {
+    const R = this.#runs;
+    return sql<Row>`delete from ${R} as r
+      using (
+        select k.job_id,
+          (select n.sequence from ${R} as n
+            where n.job_id = k.job_id and n.status <> 'running'
+            order by n.sequence desc offset ${limit - 1} limit 1) as cut
+        from unnest(${jobIds}::text[]) as k(job_id)
+      ) as c
+      where r.job_id = c.job_id and r.sequence < c.cut and r.status <> 'running'`;
+  }
+
+  // --- leases ----------------------------------------------------------------------------------
+
+  /**
+   * Extends the leases that `owner` still holds under their fence; returns each renewed entry with
+   * its job's state.
+   */
+  renewLeases(
+    owner: string,
+    leases: { occurrenceId: readonly string[]; fence: readonly number[] },
+    leaseUntil: number,
+  ): Query {
+    return sql<Row>`update ${this.#runs} as r set lease_until = ${leaseUntil}
+      from unnest(${leases.occurrenceId}::text[], ${leases.fence}::bigint[]) as k(occurrence_id, fence)
+      where r.occurrence_id = k.occurrence_id and r.status = 'running' and r.owner = ${owner}
+        and r.fence = k.fence
+      returning r.occurrence_id, (select j.state from ${this.#jobs} as j where j.id = r.job_id) as job_state`;
+  }
+
+  /** Which of the listed entries are running (under any owner). */
+  runningAmong(occurrenceIds: readonly string[]): Query {
+    return sql<Row>`select occurrence_id from ${this.#runs}
+      where occurrence_id = any(${occurrenceIds}::text[]) and status = 'running'`;
+  }
+
+  // --- completions -----------------------------------------------------------------------------
+
+  /** Locks the listed entries that are running, in a fixed order. */
+  lockRunning(occurrenceIds: readonly string[]): Query {
+    return sql<Row>`select * from ${this.#runs}
+      where occurrence_id = any(${occurrenceIds}::text[]) and status = 'running'
+      order by occurrence_id
+      for update`;
+  }
+
+  /** Locks the listed jobs, in a fixed order. */
+  lockJobs(jobIds: readonly string[]): Query {
+    return sql<Row>`select * from ${this.#jobs} where id = any(${jobIds}::text[])
+      order by id for update`;
+  }
+
+  /** Records outcomes on ledger entries. */
+  finishRuns(v: {
+    occurrenceId: string[];
+    status: string[];
+    finishedAt: number[];
+    result: Array<string | null>;
+    reason: Array<string | null>;
+  }): Query {
+    return sql<Row>`update ${this.#runs} as r set status = v.status, finished_at = v.finished_at,
+        result = v.result, reason = v.reason, lease_until = null
+      from unnest(${v.occurrenceId}::text[], ${v.status}::text[], ${v.finishedAt}::bigint[],
+        ${v.result}::text[], ${v.reason}::text[]) as v(occurrence_id, status, finished_at, result, reason)
+      where r.occurrence_id = v.occurrence_id`;
+  }
+
+  /** Moves jobs on after completions. */
+  updateCompletedJobs(v: {
+    id: string[];
+    runs: number[];
+    activeRuns: number[];
+    lastRun: Array<string | null>;
+    state: string[];
+    updatedAt: number[];
+  }): Query {
+    return sql<Row>`update ${this.#jobs} as j set runs = v.runs, active_runs = v.active_runs,
+        last_run = v.last_run, state = v.state, updated_at = v.updated_at
+      from unnest(${v.id}::text[], ${v.runs}::bigint[], ${v.activeRuns}::bigint[],
+        ${v.lastRun}::text[], ${v.state}::text[], ${v.updatedAt}::bigint[])
+        as v(id, runs, active_runs, last_run, state, updated_at)
+      where j.id = v.id`;
+  }
+
+  // --- takeovers -------------------------------------------------------------------------------
+
+  /**
+   * Locks up to `limit` running entries whose lease expired before `now`, earliest expiry first,
+   * skipping entries another transaction holds (another instance taking them over, or their
+   * owner completing them).
+   */
+  expiredRuns(now: number, limit: number): Query {
+    return sql<Row>`select r.* from ${this.#runs} as r
+      where r.status = 'running' and r.lease_until < ${now}
+        and exists (select 1 from ${this.#jobs} as j where j.id = r.job_id)
+      order by r.lease_until, r.job_id, r.sequence
+      limit ${limit}
+      for update of r skip locked`;
+  }
+
+  /** Gives entries to a new owner under new fences. */
+  takeOverRuns(
+    owner: string,
+    leaseUntil: number,
+    v: { occurrenceId: string[]; fence: number[] },
+  ): Query {
+    return sql<Row>`update ${this.#runs} as r set owner = ${owner}, lease_until = ${leaseUntil},
+        fence = v.fence
+      from unnest(${v.occurrenceId}::text[], ${v.fence}::bigint[]) as v(occurrence_id, fence)
+      where r.occurrence_id = v.occurrence_id`;
+  }
+
+  /** Sets jobs' fences and update times. */
+  updateFences(v: { id: string[]; fence: number[]; updatedAt: number[] }): Query {
+    return sql<Row>`update ${this.#jobs} as j set fence = v.fence, updated_at = v.updated_at
+      from unnest(${v.id}::text[], ${v.fence}::bigint[], ${v.updatedAt}::bigint[])
+        as v(id, fence, updated_at)
+      where j.id = v.id`;
+  }
+
+  // --- reads of the ledger ---------------------------------------------------------------------
+
+  /** One ledger entry. */
+  run(occurrenceId: string): Query {
+    return sql<Row>`select * from ${this.#runs} where occurrence_id = ${occurrenceId}`;
+  }
+
+  /**
+   * A job's finished entries in ascending sequence, in one statement (one snapshot): no row when
+   * the job does not exist, one row of nulls (`job_id` null) when it has no entry.
+   */
+  history(jobId: string, fromSequence: number | undefined, limit: number | undefined): Query {
+    return sql<Row>`select h.* from ${this.#jobs} as j
+      left join lateral (
+        select * from ${this.#runs} as r
+        where r.job_id = j.id and r.status <> 'running' and r.sequence >= ${fromSequence ?? 0}
+        order by r.sequence desc
+        limit ${limit ?? null}
+      ) as h on true
+      where j.id = ${jobId}
+      order by h.sequence`;
+  }
+
+  /** Running entries, optionally of one job, oldest first. */
+  runningRuns(jobId: string | undefined): Query {
+    return sql<Row>`select * from ${this.#runs}
+      where status = 'running' ${jobId === undefined ? sql`` : sql`and job_id = ${jobId}`}
+      order by started_at, job_id, sequence`;
+  }
+
+  // --- retention -------------------------------------------------------------------------------
+
+  /** Deletes finished entries that finished before `cutoff`. */
+  pruneHistoryByAge(cutoff: number): Query {
+    return sql<Row>`delete from ${this.#runs} where status <> 'running' and finished_at < ${cutoff}`;
+  }
+
+  /** Deletes finished entries beyond the newest `limit` of every job. */
+  pruneHistoryByCount(limit: number): Query {
+    const R = this.#runs;
+    return sql<Row>`delete from ${R} as r
+      using (
+        select occurrence_id from (
+          select occurrence_id,
+            row_number() over (partition by job_id order by sequence desc) as position
+          from ${R} where status <> 'running'
+        ) as ranked
+        where position > ${limit}
+      ) as old
+      where r.occurrence_id = old.occurrence_id`;
+  }
+
+  /** Deletes the ledgers of the jobs {@link Queries.pruneJobs} deletes (runs first: the lock order). */
+  pruneJobLedgers(finishedBefore: number): Query {
+    return sql<Row>`delete from ${this.#runs} where job_id in (${this.#prunable(finishedBefore)})`;
+  }
+
+  /** Deletes terminal jobs with no running entry, last updated before `finishedBefore`. */
+  pruneJobs(finishedBefore: number): Query {
+    return sql<Row>`delete from ${this.#jobs} where id in (${this.#prunable(finishedBefore)})`;
+  }
+
+  #prunable(before: number): RawBuilder<unknown> {
+    return sql`select j.id from ${this.#jobs} as j
+      where j.state in ('completed', 'canceled', 'removed', 'stopped') and j.updated_at < ${before}
+        and not exists (select 1 from ${this.#runs} as r
+                         where r.job_id = j.id and r.status = 'running')`;
+  }
+}
+
+/** `where` of the job lists: by ids and states, an empty list meaning all. */
+function whereJobs(ids: readonly string[], states: readonly string[]): RawBuilder<unknown> {
+  const conditions: Array<RawBuilder<unknown>> = [];
+  if (ids.length > 0) conditions.push(sql`id = any(${ids}::text[])`);
+  if (states.length > 0) conditions.push(sql`state = any(${states}::text[])`);
+  return conditions.length === 0 ? sql`` : sql`where ${sql.join(conditions, sql` and `)}`;
+}
