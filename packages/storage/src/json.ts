@@ -34,8 +34,8 @@ function isPlainObject(value: object): boolean {
   return prototype === Object.prototype || prototype === null;
 }
 
-/** Serialises one value, refusing what JSON cannot hold exactly. */
-class Serializer {
+/** Checks that a value is JSON that `JSON.stringify` writes exactly, naming where it is not. */
+class Checker {
   readonly #operation: string;
   readonly #path: Array<string | number>;
   readonly #ancestors = new Set<object>();
@@ -45,24 +45,24 @@ class Serializer {
     this.#path = [root];
   }
 
-  value(value: unknown): string {
+  value(value: unknown): void {
     switch (typeof value) {
       case 'string':
-        return JSON.stringify(value);
       case 'boolean':
-        return value ? 'true' : 'false';
+        return;
       case 'number':
         if (!Number.isFinite(value)) throw this.#refuse(value);
-        return JSON.stringify(value);
+        return;
       case 'object':
-        if (value === null) return 'null';
-        return this.#container(value);
+        if (value === null) return;
+        this.#container(value);
+        return;
       default:
         throw this.#refuse(value);
     }
   }
 
-  #container(value: object): string {
+  #container(value: object): void {
     if (this.#ancestors.has(value)) {
       throw invalid(this.#operation, `${this.#where()} is not JSON: circular reference`);
     }
@@ -70,43 +70,28 @@ class Serializer {
       throw invalid(this.#operation, `${this.#where()} is nested more than ${MAX_DEPTH} deep`);
     }
     this.#ancestors.add(value);
-    let text: string;
     if (Array.isArray(value)) {
-      text = this.#array(value);
+      for (let index = 0; index < value.length; index++) {
+        this.#path.push(index);
+        // A hole or an explicit `undefined` has no exact JSON form (JSON.stringify writes null).
+        if (!(index in value) || value[index] === undefined) throw this.#refuse(undefined);
+        this.value(value[index]);
+        this.#path.pop();
+      }
     } else if (isPlainObject(value)) {
-      text = this.#object(value as Record<string, unknown>);
+      const record = value as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        const item = record[key];
+        // Like JSON.stringify: a property whose value is undefined is not written.
+        if (item === undefined) continue;
+        this.#path.push(key);
+        this.value(item);
+        this.#path.pop();
+      }
     } else {
       throw this.#refuse(value);
     }
     this.#ancestors.delete(value);
-    return text;
-  }
-
-  #array(value: readonly unknown[]): string {
-    let text = '[';
-    for (let index = 0; index < value.length; index++) {
-      this.#path.push(index);
-      // A hole or an explicit `undefined` has no exact JSON form (JSON.stringify writes null).
-      if (!(index in value) || value[index] === undefined) throw this.#refuse(undefined);
-      text += (index === 0 ? '' : ',') + this.value(value[index]);
-      this.#path.pop();
-    }
-    return `${text}]`;
-  }
-
-  #object(value: Record<string, unknown>): string {
-    let text = '{';
-    let first = true;
-    for (const key of Object.keys(value)) {
-      const item = value[key];
-      // Like JSON.stringify: a property whose value is undefined is not written.
-      if (item === undefined) continue;
-      this.#path.push(key);
-      text += `${first ? '' : ','}${JSON.stringify(key)}:${this.value(item)}`;
-      this.#path.pop();
-      first = false;
-    }
-    return `${text}}`;
   }
 
   #where(): string {
@@ -145,7 +130,9 @@ export function jsonObjectText(value: unknown, operation: string, path: string):
     throw invalid(operation, `${path} must be a JSON object, got ${describe(value)}`);
   }
   try {
-    return new Serializer(operation, path).value(value);
+    // Checked first, so that JSON.stringify (native, fast) writes exactly what was given.
+    new Checker(operation, path).value(value);
+    return JSON.stringify(value);
   } catch (error) {
     if (error instanceof StorageError) throw error;
     // A throwing getter or proxy trap, or a stack overflow: still an invalid argument.

@@ -106,7 +106,7 @@ class DueJobView implements DueJob {
   readonly nextRunAt: number;
   readonly started: number;
   readonly activeRuns: number;
-  readonly #text: string;
+  readonly specText: string;
   #spec: DueJob['spec'] | undefined;
 
   constructor(row: DueRow) {
@@ -115,11 +115,11 @@ class DueJobView implements DueJob {
     this.nextRunAt = row.nextRunAt;
     this.started = row.started;
     this.activeRuns = row.activeRuns;
-    this.#text = row.spec;
+    this.specText = row.spec;
   }
 
   get spec(): DueJob['spec'] {
-    this.#spec ??= parseJsonObject(this.#text, 'claimDue', `the spec of job "${this.id}"`);
+    this.#spec ??= parseJsonObject(this.specText, 'claimDue', `the spec of job "${this.id}"`);
     return this.#spec;
   }
 }

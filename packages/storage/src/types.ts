@@ -339,6 +339,11 @@ export interface DueJob {
   readonly activeRuns: number;
   /** The job definition, parsed on first read. */
   readonly spec: JsonObject;
+  /**
+   * The job definition as the store keeps it: its JSON text, exactly as written. A planner may key
+   * a cache of parsed definitions on it (equal texts are equal definitions).
+   */
+  readonly specText: string;
 }
 
 /**

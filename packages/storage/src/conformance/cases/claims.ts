@@ -271,10 +271,12 @@ export function claimCases({ describe, test, expect, defaultHistoryLimit }: Suit
       };
       for (const [id, spec] of Object.entries(specs)) await store.createJob(newJob(id, { spec }));
       const read: Record<string, string> = {};
+      const texts: Record<string, string> = {};
       await claim(
         store,
         (job) => {
           read[job.id] = JSON.stringify(job.spec);
+          texts[job.id] = job.specText;
           return null;
         },
         { now: T0 + 1000 },
@@ -283,6 +285,8 @@ export function claimCases({ describe, test, expect, defaultHistoryLimit }: Suit
         'job-1': JSON.stringify(specs['job-1']),
         'job-2': JSON.stringify(specs['job-2']),
       });
+      // `specText` is the definition's JSON text, exactly as written (key order included).
+      expect(texts).toEqual(read);
       // A planner that never touches `spec` claims the same way.
       const result = await claim(
         store,
