@@ -62,14 +62,16 @@ export interface SqliteStorageOptions {
    *   uses it and leaves it open in `close()`;
    * - a `Kysely` instance on SQLite. The store runs on one of its connections (reserved per
    *   operation) and leaves it open in `close()`. Prefer one of the other two when you can: they
-   *   run each transaction synchronously, which is faster and lets several stores on one file share
-   *   a process safely (see the README).
+   *   run each transaction synchronously on cached prepared statements, which is faster. Stores of
+   *   one process on one file, of any kind, wait for each other's write transactions (see the
+   *   README).
    */
   readonly database: string | SqliteDatabase | AnyKysely;
   /**
-   * How long a write waits for another connection's write lock, in ms, before it fails with
+   * How long a write waits for another process's write lock, in ms, before it fails with
    * `SQLITE_BUSY` (`PRAGMA busy_timeout`). The wait blocks the thread (better-sqlite3 is
-   * synchronous); writes are short, so waits are too.
+   * synchronous); writes are short, so waits are too. (Stores of this process on the same file
+   * wait for each other asynchronously, never in this busy wait.)
    *
    * @defaultValue 5000
    */
