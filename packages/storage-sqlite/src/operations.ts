@@ -756,8 +756,9 @@ export function* claimExpiredRuns(claim: {
   for (const run of expired) {
     const before = jobs.get(run.jobId);
     if (before === undefined) throw new CorruptRowError(`run ${run.occurrenceId} has no job`);
-    if (run.owner === null)
+    if (run.owner === null) {
       throw new CorruptRowError(`running entry ${run.occurrenceId} has no owner`);
+    }
     const job: JobRow = {
       ...before,
       fence: before.fence + 1,
