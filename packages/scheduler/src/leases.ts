@@ -91,9 +91,9 @@ export class LeaseLoop {
   #arm(): void {
     if (this.#stopped) return;
     let target = this.#engine.runs.size > 0 ? this.#nextRenewAt : null;
-    if (this.#nextTakeoverAt !== null && (target === null || this.#nextTakeoverAt < target)) {
-      target = this.#nextTakeoverAt;
-    }
+    // No takeovers once stopping: their due time, left in the past, would re-fire the timer at once.
+    const takeoverAt = this.#engine.state() === 'running' ? this.#nextTakeoverAt : null;
+    if (takeoverAt !== null && (target === null || takeoverAt < target)) target = takeoverAt;
     this.#timer.wakeAt(target);
   }
 
