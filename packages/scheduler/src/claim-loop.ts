@@ -86,11 +86,14 @@ export class ClaimLoop {
     }
   }
 
-  /** A slot freed: claim at once if work was waiting for one, else only re-arm the timer. */
+  /**
+   * A slot freed: start a queued takeover, or claim, at once if work was waiting for one; else only
+   * re-arm the timer.
+   */
   slotFreed(): void {
     if (this.#stopped) return;
     const due = this.#dueAt !== null && this.#dueAt <= this.#engine.storeTime.now();
-    if (this.#starved || due) this.wake();
+    if (this.#starved || due || this.#engine.runs.queued > 0) this.wake();
     else if (this.#turning === null) this.#arm();
   }
 
@@ -234,11 +237,13 @@ export class ClaimLoop {
         target = time;
       }
     };
+    // Every reason to look needs a free slot to claim into (a freed slot re-arms the timer); a time
+    // left in the past while the slots are busy would re-fire the timer at once, again and again.
     if (this.#engine.runs.free > 0) {
       consider(this.#dueAt === null ? null : this.#engine.storeTime.toLocal(this.#dueAt));
       consider(this.#nextPollAt);
+      consider(this.#retryAt);
     }
-    consider(this.#retryAt);
     if (target !== null && target < clock.now()) target = clock.now();
     this.#timer.wakeAt(target);
   }
