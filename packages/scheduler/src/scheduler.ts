@@ -365,6 +365,15 @@ class SchedulerEngine implements Scheduler, Engine {
     options.signal?.throwIfAborted();
     this.#assertRunning();
     const id = requestedId ?? `job-${globalThis.crypto.randomUUID()}`;
+    // Noted before the store call: a store may notify before createJob returns (the memory store
+    // does), and a note made after its notification would swallow the next one for this id, from
+    // another instance.
+    const ownWake = first !== null && this.#subscription !== null && !this.#ownWakes.has(id);
+    if (ownWake) {
+      // Bounded: a notification lost by the store would leave its entry behind.
+      if (this.#ownWakes.size >= OWN_WAKES_LIMIT) this.#ownWakes.clear();
+      this.#ownWakes.add(id);
+    }
     try {
       await o.storage.createJob({
         id,
@@ -373,18 +382,12 @@ class SchedulerEngine implements Scheduler, Engine {
         now,
       });
     } catch (error) {
+      if (ownWake) this.#ownWakes.delete(id);
       // A taken id is the caller's to handle (JobExistsError), not a storage failure.
       if (isObject(error) && error.code === 'ERR_JOB_EXISTS') throw error;
       return this.store('createJob', () => Promise.reject(error));
     }
-    if (first !== null) {
-      if (this.#subscription !== null) {
-        // Bounded: a notification lost by the store would leave its entry behind.
-        if (this.#ownWakes.size >= OWN_WAKES_LIMIT) this.#ownWakes.clear();
-        this.#ownWakes.add(id);
-      }
-      this.#claims.wake(first);
-    }
+    if (first !== null) this.#claims.wake(first);
     return id;
   }
 
