@@ -217,7 +217,7 @@ describe('recording through the scheduler', () => {
     const clock = createTestClock();
     const inner = createMemoryStorage();
     const spy = spyStorage(inner, { clock });
-    const h = await t.harness({ storage: spy.store, leaseDuration: 3_000 }, { clock });
+    const h = await t.harness({ storage: spy.store, leaseDuration: 4_000 }, { clock });
     const id = await h.scheduler.schedule({
       schedule: { every: 60_000, maxRuns: 1 },
       request: { url: `${target.url}/` },
@@ -230,15 +230,15 @@ describe('recording through the scheduler', () => {
     await eventually(() => expect(spy.callsOf('completeRuns')).toHaveLength(1));
     const start = spy.callsOf('completeRuns')[0]?.at ?? Number.NaN;
     const gaveUp = () => h.logger.at('error').filter((e) => /gave up recording/.test(e.message));
-    // Renewals fail at +1 s, +2 s and +3 s; the lease (3 s) is lost at the third.
-    await clock.advanceTo(start + 3_000);
+    // Renewals fail at +1 s to +4 s; the lease (4 s) is lost at the fourth.
+    await clock.advanceTo(start + 6_000);
     expect(gaveUp()).toEqual([]);
-    // The next retry (+3.1 s) is the last.
-    await clock.advanceTo(start + 3_100);
+    // The next retry (+6.3 s) is the last.
+    await clock.advanceTo(start + 6_300);
     expect(gaveUp().map((e) => e.context.jobId)).toEqual([id]);
     const calls = spy.callsOf('completeRuns').length;
     expect(spy.callsOf('completeRuns').map((call) => call.at - start)).toEqual([
-      0, 100, 300, 700, 1_500, 3_100,
+      0, 100, 300, 700, 1_500, 3_100, 6_300,
     ]);
     await clock.advance(30_000);
     expect(spy.callsOf('completeRuns')).toHaveLength(calls);

@@ -21,7 +21,7 @@ function completed(spy: ReturnType<typeof spyStorage>): string[] {
 }
 
 describe('lease renewal', () => {
-  it('runs every leaseDuration/3 while a claim never settles; one call renews every held run', async () => {
+  it('runs every leaseDuration/4 while a claim never settles; one call renews every held run', async () => {
     const { server: target } = await holdingServer(t);
     const clock = createTestClock();
     const inner = createMemoryStorage();
@@ -37,7 +37,7 @@ describe('lease renewal', () => {
         },
       },
     });
-    const h = await t.harness({ storage: spy.store, leaseDuration: 3_000 }, { clock });
+    const h = await t.harness({ storage: spy.store, leaseDuration: 4_000 }, { clock });
     const start = clock.now();
     for (let i = 0; i < 3; i++) {
       await h.scheduler.schedule({
@@ -61,20 +61,20 @@ describe('lease renewal', () => {
       expect(call.args[0].owner).toBe(h.scheduler.instanceId);
     }
     const running = await inner.runningRuns();
-    expect(running.map((run) => run.leaseUntil)).toEqual(Array(3).fill(start + 4_000 + 3_000));
+    expect(running.map((run) => run.leaseUntil)).toEqual(Array(3).fill(start + 4_000 + 4_000));
     expect(hanging).toBe(1);
     expect(target.requests).toHaveLength(3);
   });
 });
 
 describe('renewal results', () => {
-  /** One held run on a scheduler with a 3 s lease (renewed each second). */
+  /** One held run on a scheduler with a 4 s lease (renewed each second). */
   async function heldRun() {
     const { server: target } = await holdingServer(t);
     const clock = createTestClock();
     const inner = createMemoryStorage();
     const spy = spyStorage(inner, { clock });
-    const h = await t.harness({ storage: spy.store, leaseDuration: 3_000 }, { clock });
+    const h = await t.harness({ storage: spy.store, leaseDuration: 4_000 }, { clock });
     const id = await h.scheduler.schedule({
       id: 'job',
       schedule: { every: 60_000 },
@@ -168,17 +168,16 @@ describe('renewal results', () => {
   it('renewals failing for a whole lease abort the run as lease-lost; nothing is recorded', async () => {
     const { target, clock, inner, spy, h, run } = await heldRun();
     spy.hooks.renewLeases = () => Promise.reject(new Error('injected renewLeases failure'));
-    await clock.advance(1_000);
-    await clock.advance(1_000);
-    // Two failed renewals: the lease (3 s) still holds.
+    for (let i = 0; i < 3; i++) await clock.advance(1_000);
+    // Three failed renewals: the lease (4 s) still holds.
     const failures = () =>
       h.logger.at('error').filter((e) => e.context.operation === 'renewLeases');
-    expect(failures()).toHaveLength(2);
+    expect(failures()).toHaveLength(3);
     await clock.settle();
     expect(target.requests[0]?.response.clientAborted).toBe(false);
     expect(lostWarning(h)).toEqual([]);
     await clock.advance(1_000);
-    expect(failures()).toHaveLength(3);
+    expect(failures()).toHaveLength(4);
     await eventually(() => expect(target.requests[0]?.response.clientAborted).toBe(true));
     await eventually(() => expect(lostWarning(h)).toHaveLength(1));
     await clock.advance(1_000);
@@ -192,7 +191,7 @@ describe('renewal results', () => {
 });
 
 describe('takeover', () => {
-  const LEASE = 3_000;
+  const LEASE = 4_000;
   const POLL = 1_000;
   /** The dead owner's lease. */
   const DEAD_LEASE = 1_000;
@@ -260,7 +259,7 @@ describe('takeover', () => {
       leaseUntil: clock.now() + LEASE,
     });
     const renewedSince = spy.callsOf('renewLeases').filter((call) => call.at > takenAt);
-    expect(renewedSince).toHaveLength(6);
+    expect(renewedSince).toHaveLength(8);
     for (const call of renewedSince) {
       expect(call.args[0].leases.map((lease) => lease.occurrenceId).sort()).toEqual(
         [orphan, (await inner.runningRuns('a-own'))[0]?.occurrenceId].sort(),

@@ -18,7 +18,10 @@ import { createWakeTimer, type WakeTimer } from './timer.js';
 export class LeaseLoop {
   readonly #engine: Engine;
   readonly #timer: WakeTimer;
-  /** Renew every third of the lease: two renewals may fail before it expires. */
+  /**
+   * Renew every quarter of the lease: a renewal may be missed (a stalled store, a busy machine)
+   * and the lease still has half its length to go.
+   */
   readonly #renewEvery: number;
   #nextRenewAt: number;
   /** When to look for expired leases next; `null`: only at startup (polling is off). */
@@ -31,7 +34,7 @@ export class LeaseLoop {
   constructor(engine: Engine) {
     this.#engine = engine;
     const { clock, leaseDuration } = engine.options;
-    this.#renewEvery = Math.max(1, Math.floor(leaseDuration / 3));
+    this.#renewEvery = Math.max(1, Math.floor(leaseDuration / 4));
     this.#timer = createWakeTimer(clock, () => void this.#tick());
     this.#nextRenewAt = clock.now() + this.#renewEvery;
     this.#nextTakeoverAt = clock.now();
@@ -47,7 +50,7 @@ export class LeaseLoop {
     void this.#tick();
   }
 
-  /** A run started: make sure renewals are scheduled (a third of a lease from now at the latest). */
+  /** A run started: make sure renewals are scheduled (a quarter of a lease from now at the latest). */
   held(): void {
     if (this.#stopped) return;
     const now = this.#engine.options.clock.now();

@@ -112,7 +112,7 @@ export interface SchedulerOptions {
    */
   readonly instanceId?: string | undefined;
   /**
-   * How long a run's lease lasts (ms). Leases are renewed every third of it while the run is in
+   * How long a run's lease lasts (ms). Leases are renewed every quarter of it while the run is in
    * flight; a run whose lease is lost is aborted. Another instance takes over a run whose lease
    * expired, so keep it well above the longest stall you expect.
    *
