@@ -32,6 +32,7 @@ import type { PostgresClock } from './options.js';
 import type { EntryColumns, Queries } from './queries.js';
 import {
   CorruptRowError,
+  type DueJobRow,
   jobState,
   lastRunJson,
   num,
@@ -184,10 +185,161 @@ export async function nextDueAt(ctx: Context): Promise<number | null> {
   return row === undefined || row.at === null ? null : num(row, 'at');
 }
 
+/** The writes of a claim, one array per column, and what it returns. */
+interface ClaimWrites {
+  readonly entries: EntryColumns;
+  readonly jobs: {
+    id: string[];
+    fence: number[];
+    sequence: number[];
+    started: number[];
+    activeRuns: number[];
+    nextRunAt: Array<number | null>;
+    state: string[];
+  };
+  readonly runs: Array<DriverDueClaimResult['runs'][number]>;
+  /** The jobs left alone because their plan repeats an occurrence, in examined order. */
+  readonly conflicts: string[];
+  /** The jobs that got skipped entries (their history is trimmed). */
+  readonly trimmed: string[];
+}
+
 /**
- * See `JobStore.claimDue`. One transaction: lock the due jobs (`FOR UPDATE SKIP LOCKED`), plan
- * each (synchronously, before anything is written), one read for ledger conflicts, one insert of
- * every entry, one update of every job, and the history trim of the jobs that got skipped entries.
+ * Turns the plans of a claim into its writes. A job conflicts when it is in `taken` (its entries
+ * repeat the ledger) or repeats an occurrence id an earlier job of this claim writes.
+ */
+function claimWrites(
+  due: readonly DueJobRow[],
+  plans: ReadonlyArray<DuePlan | null>,
+  taken: ReadonlySet<string>,
+  claim: DriverDueClaim,
+  now: number,
+): ClaimWrites {
+  const leaseUntil = now + claim.leaseDuration;
+  const entries: EntryColumns = {
+    occurrenceId: [],
+    jobId: [],
+    scheduledAt: [],
+    sequence: [],
+    fence: [],
+    status: [],
+    owner: [],
+    leaseUntil: [],
+    startedAt: [],
+    finishedAt: [],
+    reason: [],
+  };
+  const push = (values: { [K in keyof EntryColumns]: EntryColumns[K][number] }): void => {
+    for (const key of Object.keys(entries) as Array<keyof EntryColumns>) {
+      (entries[key] as unknown[]).push(values[key]);
+    }
+  };
+  const writes: ClaimWrites = {
+    entries,
+    jobs: {
+      id: [],
+      fence: [],
+      sequence: [],
+      started: [],
+      activeRuns: [],
+      nextRunAt: [],
+      state: [],
+    },
+    runs: [],
+    conflicts: [],
+    trimmed: [],
+  };
+  // Occurrence ids are unique in the store: two jobs of one batch cannot both take one.
+  const claimedIds = new Set<string>();
+  for (const [index, job] of due.entries()) {
+    const plan = plans[index] ?? null;
+    if (plan === null) continue;
+    const planned = plan.run === null ? plan.skipped : [...plan.skipped, plan.run];
+    if (taken.has(job.id) || planned.some((entry) => claimedIds.has(entry.occurrenceId))) {
+      writes.conflicts.push(job.id);
+      continue;
+    }
+    for (const entry of planned) claimedIds.add(entry.occurrenceId);
+    const fence = job.fence + 1;
+    let sequence = job.sequence;
+    for (const skip of plan.skipped) {
+      push({
+        occurrenceId: skip.occurrenceId,
+        jobId: job.id,
+        scheduledAt: skip.scheduledAt,
+        sequence: ++sequence,
+        fence,
+        status: 'skipped',
+        owner: null,
+        leaseUntil: null,
+        startedAt: null,
+        finishedAt: now,
+        reason: skip.reason,
+      });
+    }
+    let { started, activeRuns } = job;
+    if (plan.run !== null) {
+      started++;
+      activeRuns++;
+      const { occurrenceId, scheduledAt } = plan.run;
+      push({
+        occurrenceId,
+        jobId: job.id,
+        scheduledAt,
+        sequence: ++sequence,
+        fence,
+        status: 'running',
+        owner: claim.owner,
+        leaseUntil,
+        startedAt: now,
+        finishedAt: null,
+        reason: null,
+      });
+      writes.runs.push({
+        jobId: job.id,
+        createdAt: job.createdAt,
+        scheduledAt,
+        occurrenceId,
+        sequence,
+        fence,
+        startedAt: now,
+        leaseUntil,
+      });
+    }
+    const { jobs } = writes;
+    jobs.id.push(job.id);
+    jobs.fence.push(fence);
+    jobs.sequence.push(sequence);
+    jobs.started.push(started);
+    jobs.activeRuns.push(activeRuns);
+    jobs.nextRunAt.push(plan.nextRunAt);
+    jobs.state.push(liveState(activeRuns, plan.nextRunAt));
+    if (plan.skipped.length > 0) writes.trimmed.push(job.id);
+  }
+  return writes;
+}
+
+/** Whether two plans of a claim name the same occurrence id. */
+function shareAnOccurrence(plans: ReadonlyArray<DuePlan | null>): boolean {
+  const ids = new Set<string>();
+  for (const plan of plans) {
+    if (plan === null) continue;
+    for (const entry of plan.run === null ? plan.skipped : [...plan.skipped, plan.run]) {
+      if (ids.has(entry.occurrenceId)) return true;
+      ids.add(entry.occurrenceId);
+    }
+  }
+  return false;
+}
+
+/**
+ * See `JobStore.claimDue`. One transaction: lock the due jobs (`FOR UPDATE SKIP LOCKED`, with the
+ * claim's time in the same statement), plan each (synchronously, before anything is written),
+ * then one statement finds the ledger conflicts, inserts every other job's entries and moves
+ * those jobs on, and one trims the history of the jobs that got skipped entries. When two plans
+ * of the claim name the same occurrence (a planner bug the contract still defines), whether the
+ * second conflicts depends on whether the first does: that claim reads the conflicts first and
+ * writes with two more statements.
  *
  * A unique violation means a concurrent claim of another job wrote one of our occurrence ids after
  * our conflict read: the transaction is run again, and the retry reports that job as a conflict.
@@ -196,139 +348,60 @@ export function claimDue(ctx: Context, claim: DriverDueClaim): Promise<DriverDue
   const { q } = ctx;
   return ctx.db.transaction(
     async (tx) => {
-      const now = await timeOf(ctx, tx, claim.now);
-      const due = (await tx.rows(q.dueJobs(now, claim.limit))).map(toDueJobRow);
-      if (due.length === 0) return { now, examined: 0, runs: [], conflicts: [] };
+      const rows = await tx.rows(q.dueJobs(ctx.clock === 'caller' ? claim.now : null, claim.limit));
+      const [first] = rows;
+      if (first === undefined) {
+        return { now: await timeOf(ctx, tx, claim.now), examined: 0, runs: [], conflicts: [] };
+      }
+      const now = num(first, 'now');
+      const due = rows.map(toDueJobRow);
       // Plan every job before writing anything: a planner that throws leaves the store untouched.
       const plans = due.map((job) => claim.plan(job, now));
 
-      const keys = {
-        occurrenceId: [] as string[],
-        jobId: [] as string[],
-        scheduledAt: [] as number[],
-      };
-      for (const [index, job] of due.entries()) {
-        const plan = plans[index];
-        if (plan === null || plan === undefined) continue;
-        for (const entry of plan.run === null ? plan.skipped : [...plan.skipped, plan.run]) {
-          keys.occurrenceId.push(entry.occurrenceId);
-          keys.jobId.push(job.id);
-          keys.scheduledAt.push(entry.scheduledAt);
+      let writes: ClaimWrites;
+      if (!shareAnOccurrence(plans)) {
+        writes = claimWrites(due, plans, new Set(), claim, now);
+        if (writes.jobs.id.length > 0) {
+          const conflicting = await tx.rows(q.applyClaim(writes.entries, writes.jobs, now));
+          if (conflicting.length > 0) {
+            // The jobs' fates are independent: drop the conflicting ones from the answer.
+            const taken = new Set(conflicting.map((row) => str(row, 'job_id')));
+            writes = {
+              ...writes,
+              runs: writes.runs.filter((run) => !taken.has(run.jobId)),
+              conflicts: due.map((job) => job.id).filter((id) => taken.has(id)),
+              trimmed: writes.trimmed.filter((id) => !taken.has(id)),
+            };
+          }
         }
+      } else {
+        const keys = {
+          occurrenceId: [] as string[],
+          jobId: [] as string[],
+          scheduledAt: [] as number[],
+        };
+        for (const [index, job] of due.entries()) {
+          const plan = plans[index] ?? null;
+          if (plan === null) continue;
+          for (const entry of plan.run === null ? plan.skipped : [...plan.skipped, plan.run]) {
+            keys.occurrenceId.push(entry.occurrenceId);
+            keys.jobId.push(job.id);
+            keys.scheduledAt.push(entry.scheduledAt);
+          }
+        }
+        const taken = new Set(
+          (await tx.rows(q.ledgerConflicts(keys))).map((row) => str(row, 'job_id')),
+        );
+        writes = claimWrites(due, plans, taken, claim, now);
+        if (writes.entries.occurrenceId.length > 0) {
+          await tx.changes(q.insertEntries(writes.entries));
+        }
+        if (writes.jobs.id.length > 0) await tx.changes(q.updateClaimedJobs(writes.jobs, now));
       }
-      const taken =
-        keys.jobId.length === 0
-          ? new Set<string>()
-          : new Set((await tx.rows(q.ledgerConflicts(keys))).map((row) => str(row, 'job_id')));
-
-      const leaseUntil = now + claim.leaseDuration;
-      const entries: EntryColumns = {
-        occurrenceId: [],
-        jobId: [],
-        scheduledAt: [],
-        sequence: [],
-        fence: [],
-        status: [],
-        owner: [],
-        leaseUntil: [],
-        startedAt: [],
-        finishedAt: [],
-        reason: [],
-      };
-      const push = (
-        values: {
-          [K in keyof EntryColumns]: EntryColumns[K][number];
-        },
-      ): void => {
-        for (const key of Object.keys(entries) as Array<keyof EntryColumns>) {
-          (entries[key] as unknown[]).push(values[key]);
-        }
-      };
-      const jobs = {
-        id: [] as string[],
-        fence: [] as number[],
-        sequence: [] as number[],
-        started: [] as number[],
-        activeRuns: [] as number[],
-        nextRunAt: [] as Array<number | null>,
-        state: [] as string[],
-      };
-      const runs: Array<DriverDueClaimResult['runs'][number]> = [];
-      const conflicts: string[] = [];
-      const trimmed: string[] = [];
-      // Occurrence ids are unique in the store: two jobs of one batch cannot both take one.
-      const claimedIds = new Set<string>();
-      for (const [index, job] of due.entries()) {
-        const plan = plans[index] as DuePlan | null;
-        if (plan === null) continue;
-        const planned = plan.run === null ? plan.skipped : [...plan.skipped, plan.run];
-        if (taken.has(job.id) || planned.some((entry) => claimedIds.has(entry.occurrenceId))) {
-          conflicts.push(job.id);
-          continue;
-        }
-        for (const entry of planned) claimedIds.add(entry.occurrenceId);
-        const fence = job.fence + 1;
-        let sequence = job.sequence;
-        for (const skip of plan.skipped) {
-          push({
-            occurrenceId: skip.occurrenceId,
-            jobId: job.id,
-            scheduledAt: skip.scheduledAt,
-            sequence: ++sequence,
-            fence,
-            status: 'skipped',
-            owner: null,
-            leaseUntil: null,
-            startedAt: null,
-            finishedAt: now,
-            reason: skip.reason,
-          });
-        }
-        let { started, activeRuns } = job;
-        if (plan.run !== null) {
-          started++;
-          activeRuns++;
-          const { occurrenceId, scheduledAt } = plan.run;
-          push({
-            occurrenceId,
-            jobId: job.id,
-            scheduledAt,
-            sequence: ++sequence,
-            fence,
-            status: 'running',
-            owner: claim.owner,
-            leaseUntil,
-            startedAt: now,
-            finishedAt: null,
-            reason: null,
-          });
-          runs.push({
-            jobId: job.id,
-            createdAt: job.createdAt,
-            scheduledAt,
-            occurrenceId,
-            sequence,
-            fence,
-            startedAt: now,
-            leaseUntil,
-          });
-        }
-        jobs.id.push(job.id);
-        jobs.fence.push(fence);
-        jobs.sequence.push(sequence);
-        jobs.started.push(started);
-        jobs.activeRuns.push(activeRuns);
-        jobs.nextRunAt.push(plan.nextRunAt);
-        jobs.state.push(liveState(activeRuns, plan.nextRunAt));
-        if (plan.skipped.length > 0) trimmed.push(job.id);
+      if (writes.trimmed.length > 0) {
+        await tx.changes(q.trimJobs(writes.trimmed, limitOf(ctx, claim.historyLimit)));
       }
-
-      if (entries.occurrenceId.length > 0) await tx.changes(q.insertEntries(entries));
-      if (jobs.id.length > 0) await tx.changes(q.updateClaimedJobs(jobs, now));
-      if (trimmed.length > 0) {
-        await tx.changes(q.trimJobs(trimmed, limitOf(ctx, claim.historyLimit)));
-      }
-      return { now, examined: due.length, runs, conflicts };
+      return { now, examined: due.length, runs: writes.runs, conflicts: writes.conflicts };
     },
     (error) => sqlState(error) === '23505',
   );
@@ -376,17 +449,6 @@ export async function renewLeases(
   return { now, leaseUntil, lost };
 }
 
-/** A job as a batch of completions moves it on. */
-interface CompletedJob {
-  readonly id: string;
-  readonly state: JobState;
-  readonly nextRunAt: number | null;
-  runs: number;
-  activeRuns: number;
-  updatedAt: number;
-  lastRun: string | null;
-}
-
 /** A recorded completion: the call's values and the entry as it becomes. */
 interface Recorded {
   readonly completion: DriverCompletion;
@@ -396,8 +458,9 @@ interface Recorded {
 
 /**
  * See `JobStore.completeRuns`. One transaction: lock the running entries (only the lease's holder,
- * under the fence it holds, finishes one), lock their jobs, then per round one update of the
- * entries, one of the jobs and the history trims.
+ * under the fence it holds, finishes one), then per round one statement records the outcomes and
+ * moves the jobs on (counting from each job's current row, which it locks), and one trims the
+ * histories.
  *
  * The history limit applies after each completion, as if they were recorded one by one. That is
  * one round when every completion of a job has the same limit (the usual case). When one job's
@@ -442,22 +505,6 @@ export function completeRuns(
       if (list === undefined) byJob.set(run.jobId, [recorded]);
       else list.push(recorded);
     }
-    if (byJob.size === 0) return results;
-
-    const jobs = new Map<string, CompletedJob>();
-    for (const row of await tx.rows(q.lockJobs([...byJob.keys()]))) {
-      const id = str(row, 'id');
-      jobs.set(id, {
-        id,
-        state: jobState(row),
-        nextRunAt: row.next_run_at === null ? null : num(row, 'next_run_at'),
-        runs: num(row, 'runs'),
-        activeRuns: num(row, 'active_runs'),
-        updatedAt: num(row, 'updated_at'),
-        lastRun: null,
-      });
-    }
-
     // Round k holds the k-th completion of each job whose limits differ and every completion of
     // the other jobs (round 0).
     const rounds: Recorded[][] = [];
@@ -469,59 +516,46 @@ export function completeRuns(
         else round.push(recorded);
       }
     }
-    for (const round of rounds) await recordRound(ctx, tx, round, jobs);
+    for (const round of rounds) await recordRound(ctx, tx, round);
     return results;
   });
 }
 
 /** Writes one round of completions (at most one limit per job in it), with the history trims. */
-async function recordRound(
-  ctx: Context,
-  tx: Executor,
-  round: readonly Recorded[],
-  jobs: Map<string, CompletedJob>,
-): Promise<void> {
+async function recordRound(ctx: Context, tx: Executor, round: readonly Recorded[]): Promise<void> {
   const { q } = ctx;
-  await tx.changes(
-    q.finishRuns({
-      occurrenceId: round.map(({ completion }) => completion.occurrenceId),
-      status: round.map(({ completion }) => completion.status),
-      finishedAt: round.map(({ completion }) => completion.finishedAt),
-      result: round.map(({ completion }) => completion.result),
-      reason: round.map(({ completion }) => completion.reason),
-    }),
-  );
-  const touched = new Map<string, CompletedJob>();
+  const jobs = new Map<string, { count: number; lastRun: string; finishedAt: number }>();
   const limits = new Map<number, string[]>();
   for (const { completion, run, limit } of round) {
     const job = jobs.get(run.jobId);
-    if (job !== undefined) {
-      job.runs++;
-      job.activeRuns = Math.max(job.activeRuns - 1, 0);
-      job.updatedAt = Math.max(job.updatedAt, completion.finishedAt);
-      job.lastRun = lastRunJson(run);
-      touched.set(job.id, job);
-    }
+    // The round's last completion of a job is its last run.
+    jobs.set(run.jobId, {
+      count: (job?.count ?? 0) + 1,
+      lastRun: lastRunJson(run),
+      finishedAt: Math.max(job?.finishedAt ?? 0, completion.finishedAt),
+    });
     const ids = limits.get(limit);
     if (ids === undefined) limits.set(limit, [run.jobId]);
     else if (!ids.includes(run.jobId)) ids.push(run.jobId);
   }
-  if (touched.size > 0) {
-    const list = [...touched.values()];
-    await tx.changes(
-      q.updateCompletedJobs({
-        id: list.map((job) => job.id),
-        runs: list.map((job) => job.runs),
-        activeRuns: list.map((job) => job.activeRuns),
-        lastRun: list.map((job) => job.lastRun),
-        // A terminal job keeps its state; a live one completes when nothing runs and nothing is next.
-        state: list.map((job) =>
-          isTerminalState(job.state) ? job.state : liveState(job.activeRuns, job.nextRunAt),
-        ),
-        updatedAt: list.map((job) => job.updatedAt),
-      }),
-    );
-  }
+  const counted = [...jobs];
+  await tx.changes(
+    q.completeRuns(
+      {
+        occurrenceId: round.map(({ completion }) => completion.occurrenceId),
+        status: round.map(({ completion }) => completion.status),
+        finishedAt: round.map(({ completion }) => completion.finishedAt),
+        result: round.map(({ completion }) => completion.result),
+        reason: round.map(({ completion }) => completion.reason),
+      },
+      {
+        id: counted.map(([id]) => id),
+        count: counted.map(([, job]) => job.count),
+        lastRun: counted.map(([, job]) => job.lastRun),
+        finishedAt: counted.map(([, job]) => job.finishedAt),
+      },
+    ),
+  );
   for (const [limit, ids] of limits) await tx.changes(q.trimJobs(ids, limit));
 }
 

@@ -275,15 +275,74 @@ export class Queries {
 
   /**
    * Locks up to `limit` due jobs, earliest first, skipping the rows other transactions hold: two
-   * instances claiming at once never wait for each other and never get the same job.
+   * instances claiming at once never wait for each other and never get the same job. Each row
+   * carries the claim's time (`now`): the caller's, or with `now` null the database's, read once
+   * (a materialized CTE, so the filter and the returned time are the same reading).
    */
-  dueJobs(now: number, limit: number): Query {
-    return sql<Row>`select id, created_at, next_run_at, started, active_runs, spec, fence, sequence
-      from ${this.#jobs}
-      where ${DUE_STATES} and next_run_at <= ${now}
-      order by next_run_at, id
-      limit ${limit}
-      for update skip locked`;
+  dueJobs(now: number | null, limit: number): Query {
+    const J = this.#jobs;
+    const columns = sql`j.id, j.created_at, j.next_run_at, j.started, j.active_runs, j.spec, j.fence,
+      j.sequence`;
+    const order = sql`order by j.next_run_at, j.id limit ${limit} for update of j skip locked`;
+    if (now !== null) {
+      return sql<Row>`select ${columns}, ${now}::bigint as now from ${J} as j
+        where j.${DUE_STATES} and j.next_run_at <= ${now} ${order}`;
+    }
+    return sql<Row>`with clock as materialized (select ${CLOCK_MS} as now)
+      select ${columns}, (select now from clock) as now from ${J} as j
+      where j.${DUE_STATES} and j.next_run_at <= (select now from clock) ${order}`;
+  }
+
+  /**
+   * Writes a claim in one statement: finds the jobs whose entries repeat an occurrence already in
+   * the ledger (the same occurrence id, or the same job and scheduled time), inserts the entries of
+   * every other job and moves those jobs on; returns the conflicting jobs (`job_id`). Only for a
+   * claim whose plans share no occurrence among themselves (the jobs' fates are then independent).
+   */
+  applyClaim(
+    e: EntryColumns,
+    v: {
+      id: string[];
+      fence: number[];
+      sequence: number[];
+      started: number[];
+      activeRuns: number[];
+      nextRunAt: Array<number | null>;
+      state: string[];
+    },
+    now: number,
+  ): Query {
+    const J = this.#jobs;
+    const R = this.#runs;
+    return sql<Row>`with k as (
+        select * from unnest(${e.occurrenceId}::text[], ${e.jobId}::text[],
+          ${e.scheduledAt}::bigint[], ${e.sequence}::bigint[], ${e.fence}::bigint[],
+          ${e.status}::text[], ${e.owner}::text[], ${e.leaseUntil}::bigint[],
+          ${e.startedAt}::bigint[], ${e.finishedAt}::bigint[], ${e.reason}::text[])
+          as k(occurrence_id, job_id, scheduled_at, sequence, fence, status, owner, lease_until,
+            started_at, finished_at, reason)
+      ),
+      conflicts as (
+        select distinct k.job_id from k
+        where exists (select 1 from ${R} as r where r.occurrence_id = k.occurrence_id)
+           or exists (select 1 from ${R} as r
+                       where r.job_id = k.job_id and r.scheduled_at = k.scheduled_at)
+      ),
+      inserted as (
+        insert into ${R} (occurrence_id, job_id, scheduled_at, sequence, fence, status, owner,
+            lease_until, started_at, finished_at, reason)
+          select * from k where k.job_id not in (select job_id from conflicts)
+      ),
+      moved as (
+        update ${J} as j set fence = v.fence, sequence = v.sequence, started = v.started,
+            active_runs = v.active_runs, next_run_at = v.next_run_at, state = v.state,
+            updated_at = ${now}
+          from unnest(${v.id}::text[], ${v.fence}::bigint[], ${v.sequence}::bigint[],
+            ${v.started}::bigint[], ${v.activeRuns}::bigint[], ${v.nextRunAt}::bigint[],
+            ${v.state}::text[]) as v(id, fence, sequence, started, active_runs, next_run_at, state)
+          where j.id = v.id and v.id not in (select job_id from conflicts)
+      )
+      select job_id from conflicts`;
   }
 
   /**
@@ -388,42 +447,49 @@ export class Queries {
       for update`;
   }
 
-  /** Locks the listed jobs, in a fixed order. */
+  /** Locks the listed jobs, in a fixed order (after their entries). */
   lockJobs(jobIds: readonly string[]): Query {
     return sql<Row>`select * from ${this.#jobs} where id = any(${jobIds}::text[])
       order by id for update`;
   }
 
-  /** Records outcomes on ledger entries. */
-  finishRuns(v: {
-    occurrenceId: string[];
-    status: string[];
-    finishedAt: number[];
-    result: Array<string | null>;
-    reason: Array<string | null>;
-  }): Query {
-    return sql<Row>`update ${this.#runs} as r set status = v.status, finished_at = v.finished_at,
-        result = v.result, reason = v.reason, lease_until = null
-      from unnest(${v.occurrenceId}::text[], ${v.status}::text[], ${v.finishedAt}::bigint[],
-        ${v.result}::text[], ${v.reason}::text[]) as v(occurrence_id, status, finished_at, result, reason)
-      where r.occurrence_id = v.occurrence_id`;
-  }
-
-  /** Moves jobs on after completions. */
-  updateCompletedJobs(v: {
-    id: string[];
-    runs: number[];
-    activeRuns: number[];
-    lastRun: Array<string | null>;
-    state: string[];
-    updatedAt: number[];
-  }): Query {
-    return sql<Row>`update ${this.#jobs} as j set runs = v.runs, active_runs = v.active_runs,
-        last_run = v.last_run, state = v.state, updated_at = v.updated_at
-      from unnest(${v.id}::text[], ${v.runs}::bigint[], ${v.activeRuns}::bigint[],
-        ${v.lastRun}::text[], ${v.state}::text[], ${v.updatedAt}::bigint[])
-        as v(id, runs, active_runs, last_run, state, updated_at)
-      where j.id = v.id`;
+  /**
+   * Records outcomes in one statement: the entries get their status, and each job counts them
+   * (`runs` up, `active_runs` down, its last run, its update time) from its current row, which the
+   * update locks (after the entries: the store's lock order). A live job's state follows what
+   * still runs and what is next; a terminal job keeps its state. `v` has one row per completion,
+   * `jobs` one row per job (with how many of the completions are its).
+   */
+  completeRuns(
+    v: {
+      occurrenceId: string[];
+      status: string[];
+      finishedAt: number[];
+      result: Array<string | null>;
+      reason: Array<string | null>;
+    },
+    jobs: { id: string[]; count: number[]; lastRun: string[]; finishedAt: number[] },
+  ): Query {
+    return sql<Row>`with finished as (
+        update ${this.#runs} as r set status = v.status, finished_at = v.finished_at,
+            result = v.result, reason = v.reason, lease_until = null
+          from unnest(${v.occurrenceId}::text[], ${v.status}::text[], ${v.finishedAt}::bigint[],
+            ${v.result}::text[], ${v.reason}::text[])
+            as v(occurrence_id, status, finished_at, result, reason)
+          where r.occurrence_id = v.occurrence_id
+      )
+      update ${this.#jobs} as j set runs = j.runs + c.count,
+          active_runs = greatest(j.active_runs - c.count, 0),
+          last_run = c.last_run,
+          updated_at = greatest(j.updated_at, c.finished_at),
+          state = case
+            when j.state not in ('scheduled', 'running') then j.state
+            when j.active_runs - c.count > 0 then 'running'
+            when j.next_run_at is null then 'completed'
+            else 'scheduled' end
+        from unnest(${jobs.id}::text[], ${jobs.count}::bigint[], ${jobs.lastRun}::text[],
+          ${jobs.finishedAt}::bigint[]) as c(id, count, last_run, finished_at)
+        where j.id = c.id`;
   }
 
   // --- takeovers -------------------------------------------------------------------------------
