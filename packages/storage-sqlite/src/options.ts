@@ -68,10 +68,10 @@ export interface SqliteStorageOptions {
    */
   readonly database: string | SqliteDatabase | AnyKysely;
   /**
-   * How long a write waits for another process's write lock, in ms, before it fails with
-   * `SQLITE_BUSY` (`PRAGMA busy_timeout`). The wait blocks the thread (better-sqlite3 is
-   * synchronous); writes are short, so waits are too. (Stores of this process on the same file
-   * wait for each other asynchronously, never in this busy wait.)
+   * How long an operation waits for another process's write lock, in ms, before it fails with
+   * `SQLITE_BUSY`. The wait does not block the event loop: SQLite waits on the thread for at most
+   * a few milliseconds at a time, and the store tries again after an asynchronous pause. (Stores of
+   * this process on the same file wait for each other asynchronously too.)
    *
    * @defaultValue 5000
    */

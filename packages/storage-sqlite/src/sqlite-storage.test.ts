@@ -5,7 +5,7 @@ import { CamelCasePlugin, Kysely, Migrator, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SQLITE_STORAGE_DEFAULTS, type SqliteStorageOptions } from './options.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider } from './schema.js';
-import { createSqliteStorage } from './sqlite-storage.js';
+import { BUSY_SLICE, createSqliteStorage } from './sqlite-storage.js';
 import {
   complete,
   intervalPlan,
@@ -274,7 +274,9 @@ describe('createSqliteStorage: setup', () => {
   it('applies the busy timeout and synchronous options to the connection', async () => {
     const database = new Database(dir.file());
     const store = await createSqliteStorage({ database, busyTimeout: 1234, synchronous: 'normal' });
-    expect(database.pragma('busy_timeout', { simple: true })).toBe(1234);
+    // SQLite itself waits on the thread only this long; the rest of the 1234 ms is waited for
+    // asynchronously by the store.
+    expect(database.pragma('busy_timeout', { simple: true })).toBe(BUSY_SLICE);
     expect(database.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
     await store.close();
     // A database the user passed stays open.
@@ -660,6 +662,42 @@ describe('failures are typed and never swallowed', () => {
     }
     // Once the lock is gone the same call succeeds.
     expect((await start(store, 'a')).sequence).toBe(1);
+    await store.close();
+  });
+
+  it("waits for another process's write lock without blocking the event loop, up to busyTimeout", async () => {
+    const file = dir.file();
+    const store = await createSqliteStorage({ database: file, busyTimeout: 5_000 });
+    await store.createJob(newJob('a'));
+    const other = new Database(file);
+    other.exec('begin immediate');
+    let turns = 0;
+    const ticking = setInterval(() => turns++, 1);
+    try {
+      const claimed = start(store, 'a');
+      // The claim waits for the lock; meanwhile the event loop keeps turning.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(turns).toBeGreaterThan(10);
+      other.exec('rollback');
+      expect((await claimed).sequence).toBe(1);
+    } finally {
+      clearInterval(ticking);
+      if (other.inTransaction) other.exec('rollback');
+      other.close();
+    }
+    // A lock held longer than busyTimeout: SQLITE_BUSY, nothing written.
+    const short = await createSqliteStorage({ database: file, busyTimeout: 50 });
+    const holder = new Database(file);
+    holder.exec('begin immediate');
+    try {
+      const error = await rejection(short.createJob(newJob('b')));
+      expect((error.cause as { code?: string }).code).toBe('SQLITE_BUSY');
+    } finally {
+      holder.exec('rollback');
+      holder.close();
+    }
+    expect(await short.getJob('b')).toBeUndefined();
+    await short.close();
     await store.close();
   });
 

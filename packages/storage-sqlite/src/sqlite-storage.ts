@@ -6,6 +6,7 @@
 
 import { createJobStore, type JobStore, StorageError } from '@again/storage';
 import { CompiledQuery, Kysely, Migrator, type SqliteDatabase, SqliteDialect } from 'kysely';
+import { whileBusy } from './busy.js';
 import {
   type Connection,
   KyselyConnection,
@@ -81,7 +82,8 @@ export async function createSqliteStorage(
     if (handle !== null) release = handle.release;
     const lock = handle?.lock ?? null;
     connection = opened.connect(lock);
-    await migrate(connection, lock);
+    const migrating = connection;
+    await whileBusy(resolved.busyTimeout, () => migrate(migrating, lock));
   } catch (error) {
     const failure = setupError(error);
     try {
@@ -94,7 +96,7 @@ export async function createSqliteStorage(
     }
     throw failure;
   }
-  return createJobStore(new SqliteDriver(connection, closeAll, resolved));
+  return createJobStore(new SqliteDriver(connection, closeAll, resolved, resolved.busyTimeout));
 }
 
 function setupError(error: unknown): StorageError {
@@ -147,9 +149,17 @@ function* pragma(statement: string): Op<Record<string, unknown> | undefined> {
   return (yield CompiledQuery.raw(`pragma ${statement}`)).rows[0];
 }
 
+/**
+ * How long SQLite itself waits on the thread for another process's lock (ms) before an operation
+ * fails with `SQLITE_BUSY` and the driver tries it again after an asynchronous pause (up to the
+ * store's `busyTimeout` in all): a busy wait blocks the event loop, so it is kept this short.
+ */
+export const BUSY_SLICE = 5;
+
 /** WAL, busy timeout, synchronous: per connection, outside any transaction. */
 async function configure(connection: Connection, options: ResolvedOptions): Promise<void> {
-  await connection.run(pragma(`busy_timeout = ${options.busyTimeout}`), 'single');
+  const slice = Math.min(options.busyTimeout, BUSY_SLICE);
+  await connection.run(pragma(`busy_timeout = ${slice}`), 'single');
   const mode = await connection.run(pragma('journal_mode = wal'), 'single');
   const journal = String(mode?.journal_mode ?? '').toLowerCase();
   // An in-memory database reports `memory`: WAL needs a file, and there is no other process anyway.

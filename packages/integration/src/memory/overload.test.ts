@@ -12,7 +12,7 @@ afterEach(async () => {
   await target?.close();
 });
 
-const LEASE = 900;
+const LEASE = 2_000;
 const STOP_TIMEOUT = 300;
 
 describe('one scheduler process, overloaded', () => {

@@ -34,8 +34,8 @@ async function storeJobs(file: string, jobs: JobInput[]): Promise<void> {
   await storage.close();
 }
 
-const LEASE = 900;
-const POLL = 200;
+const LEASE = 2_000;
+const POLL = 300;
 const STOP_TIMEOUT = 300;
 
 describe('three scheduler processes on one SQLite file, overloaded', () => {
@@ -63,6 +63,8 @@ describe('three scheduler processes on one SQLite file, overloaded', () => {
         concurrency: 20,
         stopTimeout: STOP_TIMEOUT,
         runFor,
+        // Keep the whole history, so every delivery can be found in the ledger.
+        historyLimit: 10_000,
       });
       workers.push(worker);
       return worker;
