@@ -77,8 +77,9 @@ export class CompletionWriter {
       this.#queue.push({ lease, fields, keepTrying, resolve });
       if (!this.#writing) {
         this.#writing = true;
-        // Let every outcome of this turn join the batch.
-        queueMicrotask(() => void this.#write());
+        // Let every outcome of this turn of the event loop join the batch (a microtask would
+        // write each run's outcome nearly alone: runs end at different microtask depths).
+        setImmediate(() => void this.#write());
       }
     });
   }
