@@ -147,7 +147,7 @@ function withinEnd(time: number | null, endAt: number | null): number | null {
 /**
  * The first occurrence of a job created at `createdAt`.
  *
- * - interval: `startAt ?? createdAt` (like the seed, an interval job runs immediately);
+ * - interval: `startAt ?? createdAt` (like go-again, an interval job runs immediately);
  * - cron: the first match at or after `max(startAt, createdAt)`;
  * - once: `at` (even when it is in the past: the engine's missed-run policy decides).
  *

@@ -43,7 +43,7 @@ export interface SchedulerEgress {
  *
  * @example
  * ```ts
- * await createScheduler({ storage, egress, onRestart: 'cancel' }); // the seed's behaviour
+ * await createScheduler({ storage, egress, onRestart: 'cancel' }); // go-again's behaviour
  * ```
  */
 export type RestartPolicy = 'resume' | 'cancel';
@@ -53,7 +53,7 @@ export type RestartPolicy = 'resume' | 'cancel';
  *
  * @example
  * ```ts
- * await createScheduler({ storage, egress, onStop: 'mark-stopped' }); // the seed's behaviour
+ * await createScheduler({ storage, egress, onStop: 'mark-stopped' }); // go-again's behaviour
  * ```
  */
 export type StopPolicy = 'keep' | 'mark-stopped';
@@ -131,15 +131,15 @@ export interface SchedulerOptions {
   readonly pollInterval?: number | null | undefined;
   /**
    * `'resume'`: jobs in storage keep running, missed occurrences follow each job's missed-run
-   * policy. `'cancel'`: every unfinished job in storage is marked `canceled` at startup (the
-   * seed's behaviour; only for a store no other instance uses).
+   * policy. `'cancel'`: every unfinished job in storage is marked `canceled` at startup
+   * (go-again's behaviour; only for a store no other instance uses).
    *
    * @defaultValue 'resume'
    */
   readonly onRestart?: RestartPolicy | undefined;
   /**
    * `'keep'`: unfinished jobs stay scheduled in storage after `stop()` (to resume later).
-   * `'mark-stopped'`: `stop()` marks every unfinished job in storage `stopped` (the seed's
+   * `'mark-stopped'`: `stop()` marks every unfinished job in storage `stopped` (go-again's
    * behaviour; only for a store no other instance uses).
    *
    * @defaultValue 'keep'

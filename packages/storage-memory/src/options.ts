@@ -19,7 +19,7 @@ export interface MemoryStorageOptions {
    * How many finished ledger entries to keep per job when a call passes no `historyLimit` (or a
    * zero or negative one). A positive integer.
    *
-   * @defaultValue 20 (the seed's history limit)
+   * @defaultValue 20 (go-again's history limit)
    */
   readonly historyLimit?: number;
 }

@@ -83,7 +83,7 @@ export interface SqliteStorageOptions {
    */
   readonly synchronous?: SqliteSynchronous;
   /**
-   * The history limit per job when a call passes none (the seed's `HistoryLimit`).
+   * The history limit per job when a call passes none (go-again's `HistoryLimit`).
    *
    * @defaultValue 20
    */

@@ -45,7 +45,7 @@ export type JsonValue =
 export type JsonObject = { [key: string]: JsonValue };
 
 /**
- * The state of a job, with the seed's names.
+ * The state of a job, with go-again's names.
  *
  * - `scheduled`: waiting for its next occurrence;
  * - `running`: at least one occurrence is running;
@@ -169,7 +169,7 @@ export interface JobRecord {
   readonly sequence: number;
   /** How many occurrences were started (claimed to run), for `maxRuns`. Skipped ones do not count. */
   readonly started: number;
-  /** How many runs finished and were recorded (the seed's `Runs`). */
+  /** How many runs finished and were recorded (go-again's `Runs`). */
   readonly runs: number;
   /** How many runs are in progress (ledger entries in `running`). */
   readonly activeRuns: number;
@@ -607,7 +607,7 @@ export interface TakenOverRun {
 }
 
 /**
- * A status query (the seed's `JobStatusQuery`).
+ * A status query (go-again's `JobStatusQuery`).
  *
  * @example
  * ```ts
@@ -626,7 +626,7 @@ export interface JobQuery {
 }
 
 /**
- * A history query (the seed's `JobHistoryQuery`).
+ * A history query (go-again's `JobHistoryQuery`).
  *
  * @example
  * ```ts
@@ -732,7 +732,7 @@ export interface JobStore {
   createJob(job: NewJob): Promise<JobRecord>;
   /** Read a job. */
   getJob(id: string): Promise<JobRecord | undefined>;
-  /** Query jobs, sorted by id (byte-wise, the seed's order), with filters and paging. */
+  /** Query jobs, sorted by id (byte-wise, go-again's order), with filters and paging. */
   queryJobs(query?: JobQuery): Promise<JobRecord[]>;
   /** Count jobs, optionally only those in the given states (empty or absent means all). */
   countJobs(states?: readonly JobState[]): Promise<number>;
@@ -772,7 +772,7 @@ export interface JobStore {
   /** A ledger entry by occurrence id. */
   getRun(occurrenceId: string): Promise<RunRecord | undefined>;
   /**
-   * Finished and skipped entries of a job in ascending sequence, filtered like the seed's
+   * Finished and skipped entries of a job in ascending sequence, filtered like go-again's
    * `QueryJobHistory`; `[]` for a job without any, `undefined` when the job does not exist.
    */
   history(jobId: string, query?: HistoryQuery): Promise<RunRecord[] | undefined>;

@@ -180,7 +180,7 @@ export function jobCases({ describe, test, expect }: SuiteContext): void {
       expect(job.lastRun?.occurrenceId).toBe(run.occurrenceId);
     });
 
-    test('createJob over a terminal job starts a fresh status and an empty history (W12)', async ({
+    test('createJob over a terminal job starts a fresh status and an empty history', async ({
       store,
     }) => {
       await store.createJob(newJob('job-1', { spec: { version: 1 } }));
@@ -274,7 +274,7 @@ export function jobCases({ describe, test, expect }: SuiteContext): void {
       expect(await store.getJob('job-1')).toMatchObject({ runs: 1, activeRuns: 0 });
     });
 
-    test('queries by state and ids and pages like the seed', async ({ store }) => {
+    test('queries by state and ids and pages like go-again', async ({ store }) => {
       await seedFourJobs(store);
       const ids = async (query: Parameters<JobStore['queryJobs']>[0]) =>
         idsOf(await store.queryJobs(query));

@@ -200,7 +200,7 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
       expect(await store.getJob('job-1')).toMatchObject({ runs: count + 1 });
     });
 
-    test('history queries filter like the seed (fromSequence, tail limit)', async ({ store }) => {
+    test('history queries filter like go-again (fromSequence, tail limit)', async ({ store }) => {
       await store.createJob(newJob('job-1'));
       await runTimes(store, 'job-1', 4);
       const query = async (q: { fromSequence?: number; limit?: number } | undefined) =>
