@@ -11,7 +11,6 @@ export type {
   StoreDriver,
 } from './driver.js';
 export { JobExistsError, StorageError, type StorageErrorCode } from './errors.js';
-export { jsonObjectText, parseJsonObject } from './json.js';
 export { createJobStore } from './store.js';
 export {
   type ClaimedRun,
