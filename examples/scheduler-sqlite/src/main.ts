@@ -1,4 +1,4 @@
-// A scheduler on a SQLite file (the seed's scheduler_sqlite example): one interval job against a
+// A scheduler on a SQLite file (go-again's scheduler_sqlite example): one interval job against a
 // 127.0.0.1 target, its status and history once it has run, then history pruning.
 // Run: pnpm --filter @again/example-scheduler-sqlite start
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +32,15 @@ const egress = createEgress({
   allowIpLiterals: true,
   allowedAddresses: ['127.0.0.1'],
 });
-const scheduler = await createScheduler({ storage, egress, logger: console });
+// Retention: the scheduler's maintenance pass deletes history older than a week and finished jobs
+// not touched for a day (the store also applies `historyMaxAge` on every write).
+const scheduler = await createScheduler({
+  storage,
+  egress,
+  logger: console,
+  historyMaxAge: 7 * 24 * 3_600_000,
+  finishedJobRetention: 24 * 3_600_000,
+});
 
 const id = await scheduler.schedule({
   id: 'ping',
@@ -71,9 +79,10 @@ const print = (entries: Awaited<ReturnType<typeof scheduler.jobHistory>>) =>
 console.log('\nhistory:');
 print(await scheduler.jobHistory(id));
 
-// Nothing is older than a day, so the configured retention deletes nothing...
-console.log(`\npruneHistory() with the configured retention: ${await storage.pruneHistory()}`);
-// ...an explicit one keeps only the newest entry of each job.
+// Nothing is older than a day, so that retention deletes nothing...
+const old = await storage.pruneHistory({ maxAge: 24 * 3_600_000, now: Date.now() });
+console.log(`\npruneHistory({ maxAge: one day }): ${old} entries deleted`);
+// ...one by count keeps only the newest entry of each job.
 const pruned = await storage.pruneHistory({ maxRowsPerJob: 1, now: Date.now() });
 console.log(`pruneHistory({ maxRowsPerJob: 1 }): ${pruned} entries deleted`);
 print(await scheduler.jobHistory(id));
