@@ -71,8 +71,6 @@ export class WakeListener {
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #delay: number = RECONNECT_DELAYS.first;
   #closed = false;
-  /** How many times a lost connection was replaced (for tests and diagnostics). */
-  reconnections = 0;
 
   /**
    * @param pool - the store's pool
@@ -184,9 +182,6 @@ export class WakeListener {
       this.#retryTimer = null;
       if (this.#closed || this.#listeners.size === 0 || this.#current !== null) return;
       this.#connecting ??= this.#connect()
-        .then(() => {
-          this.reconnections++;
-        })
         .catch(() => {
           this.#scheduleReconnect();
         })

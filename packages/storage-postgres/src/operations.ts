@@ -408,45 +408,47 @@ export function claimDue(ctx: Context, claim: DriverDueClaim): Promise<DriverDue
 }
 
 /**
- * See `JobStore.renewLeases`: one update extends every lease its owner still holds under its
- * fence (atomic on its own), then one read tells the taken-over leases from the gone ones.
+ * See `JobStore.renewLeases`. One transaction: lock the running entries among the leases, in
+ * occurrence-id order (the order completions lock them in: a renewal and a completion of the same
+ * owner's runs, which a scheduler sends concurrently, never deadlock), then one update extends
+ * those the owner still holds under their fence and reads their jobs' states.
  */
-export async function renewLeases(
-  ctx: Context,
-  renewal: LeaseRenewalRequest,
-): Promise<LeaseRenewal> {
-  const { db, q } = ctx;
-  const now = await timeOf(ctx, db, renewal.now);
-  const leaseUntil = now + renewal.leaseDuration;
-  const rows = await db.rows(
-    q.renewLeases(
-      renewal.owner,
-      {
-        occurrenceId: renewal.leases.map((lease) => lease.occurrenceId),
-        fence: renewal.leases.map((lease) => lease.fence),
-      },
-      leaseUntil,
-    ),
-  );
-  const renewed = new Map<string, unknown>();
-  for (const row of rows) renewed.set(str(row, 'occurrence_id'), row.job_state);
-  const missing = renewal.leases
-    .map((lease) => lease.occurrenceId)
-    .filter((id) => !renewed.has(id));
-  const running =
-    missing.length === 0
-      ? new Set<string>()
-      : new Set((await db.rows(q.runningAmong(missing))).map((row) => str(row, 'occurrence_id')));
-  const lost: Array<LeaseRenewal['lost'][number]> = [];
-  for (const { occurrenceId } of renewal.leases) {
-    if (renewed.has(occurrenceId)) {
-      const state = renewed.get(occurrenceId);
-      if (state === 'removed' || state === 'canceled') lost.push({ occurrenceId, reason: state });
-    } else {
-      lost.push({ occurrenceId, reason: running.has(occurrenceId) ? 'taken-over' : 'gone' });
+export function renewLeases(ctx: Context, renewal: LeaseRenewalRequest): Promise<LeaseRenewal> {
+  const { q } = ctx;
+  return ctx.db.transaction(async (tx) => {
+    const now = await timeOf(ctx, tx, renewal.now);
+    const leaseUntil = now + renewal.leaseDuration;
+    const running = new Map<string, RunRow>();
+    const rows = await tx.rows(q.lockRunning(renewal.leases.map((lease) => lease.occurrenceId)));
+    for (const row of rows) {
+      const run = toRunRow(row);
+      running.set(run.occurrenceId, run);
     }
-  }
-  return { now, leaseUntil, lost };
+    const held = renewal.leases.filter((lease) => {
+      const run = running.get(lease.occurrenceId);
+      return run !== undefined && run.owner === renewal.owner && run.fence === lease.fence;
+    });
+    const states = new Map<string, unknown>();
+    if (held.length > 0) {
+      const renewed = await tx.rows(
+        q.renewLeases(
+          held.map((lease) => lease.occurrenceId),
+          leaseUntil,
+        ),
+      );
+      for (const row of renewed) states.set(str(row, 'occurrence_id'), row.job_state);
+    }
+    const lost: Array<LeaseRenewal['lost'][number]> = [];
+    for (const { occurrenceId } of renewal.leases) {
+      if (states.has(occurrenceId)) {
+        const state = states.get(occurrenceId);
+        if (state === 'removed' || state === 'canceled') lost.push({ occurrenceId, reason: state });
+      } else {
+        lost.push({ occurrenceId, reason: running.has(occurrenceId) ? 'taken-over' : 'gone' });
+      }
+    }
+    return { now, leaseUntil, lost };
+  });
 }
 
 /** A recorded completion: the call's values and the entry as it becomes. */
@@ -538,7 +540,8 @@ async function recordRound(ctx: Context, tx: Executor, round: readonly Recorded[
     if (ids === undefined) limits.set(limit, [run.jobId]);
     else if (!ids.includes(run.jobId)) ids.push(run.jobId);
   }
-  const counted = [...jobs];
+  // Jobs in id order, the order takeovers lock them in.
+  const counted = [...jobs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   await tx.changes(
     q.completeRuns(
       {

@@ -415,26 +415,11 @@ export class Queries {
 
   // --- leases ----------------------------------------------------------------------------------
 
-  /**
-   * Extends the leases that `owner` still holds under their fence; returns each renewed entry with
-   * its job's state.
-   */
-  renewLeases(
-    owner: string,
-    leases: { occurrenceId: readonly string[]; fence: readonly number[] },
-    leaseUntil: number,
-  ): Query {
+  /** Extends the listed leases (locked and checked by the caller); returns their jobs' states. */
+  renewLeases(occurrenceIds: readonly string[], leaseUntil: number): Query {
     return sql<Row>`update ${this.#runs} as r set lease_until = ${leaseUntil}
-      from unnest(${leases.occurrenceId}::text[], ${leases.fence}::bigint[]) as k(occurrence_id, fence)
-      where r.occurrence_id = k.occurrence_id and r.status = 'running' and r.owner = ${owner}
-        and r.fence = k.fence
+      where r.occurrence_id = any(${occurrenceIds}::text[])
       returning r.occurrence_id, (select j.state from ${this.#jobs} as j where j.id = r.job_id) as job_state`;
-  }
-
-  /** Which of the listed entries are running (under any owner). */
-  runningAmong(occurrenceIds: readonly string[]): Query {
-    return sql<Row>`select occurrence_id from ${this.#runs}
-      where occurrence_id = any(${occurrenceIds}::text[]) and status = 'running'`;
   }
 
   // --- completions -----------------------------------------------------------------------------
