@@ -46,6 +46,7 @@ const KNOWN_EXPORTS = {
   '@again/storage': ['StorageError'],
   '@again/storage-memory': ['createMemoryStorage'],
   '@again/storage-sqlite': ['createSqliteStorage'],
+  '@again/storage-postgres': ['createPostgresStorage'],
   '@again/url-guard': ['createEgress'],
 };
 
