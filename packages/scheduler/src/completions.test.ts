@@ -7,6 +7,7 @@ import type { ClaimedRun, JobStore } from '@again/storage';
 import { createMemoryStorage } from '@again/storage-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CompletionFields, CompletionWriter } from './completions.js';
+import { createLog } from './logger.js';
 import { createTestClock } from './test-utils/clock.js';
 import { eventually, recordingLogger, tracked } from './test-utils/harness.js';
 import { spyStorage } from './test-utils/store-spy.js';
@@ -62,7 +63,7 @@ async function writerWith(count: number, failures = 0) {
     },
   });
   const logger = recordingLogger();
-  const writer = new CompletionWriter(spy.store, OWNER, clock, logger);
+  const writer = new CompletionWriter(spy.store, OWNER, clock, createLog(logger, 'debug'));
   return { clock, inner, runs, spy, logger, writer };
 }
 

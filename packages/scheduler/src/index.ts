@@ -53,7 +53,7 @@ export {
   type ScheduleInput,
   type TimeInput,
 } from './job-types.js';
-export { createDefaultLogger, type SchedulerLogger } from './logger.js';
+export { createDefaultLogger, LOG_LEVELS, type LogLevel, type SchedulerLogger } from './logger.js';
 export { occurrenceIdOf } from './occurrences.js';
 export { parseJob } from './parse-job.js';
 export type { Occurrence } from './request.js';

@@ -87,11 +87,12 @@ export async function runToEnd(engine: Engine, run: ActiveRun, runDeps: RunDeps)
     return;
   }
   const status = outcome.canceled ? 'canceled' : outcome.success ? 'succeeded' : 'failed';
+  const finishedAt = clock.now();
   const recorded = await engine.completions.record(
     run,
     {
       status,
-      finishedAt: clock.now(),
+      finishedAt,
       result: outcome.payload as unknown as JsonObject,
       ...(status === 'canceled' ? { reason: run.cancelReason ?? 'canceled' } : {}),
       historyLimit,
@@ -104,7 +105,20 @@ export async function runToEnd(engine: Engine, run: ActiveRun, runDeps: RunDeps)
       occurrenceId: run.occurrenceId,
     });
   }
-  if (recorded === 'recorded') runDeps.deliver(run, outcome.payload);
+  if (recorded !== 'recorded') return;
+  if (logger.enabled('info')) {
+    const { payload } = outcome;
+    logger.info('run finished', {
+      jobId: run.jobId,
+      occurrenceId: run.occurrenceId,
+      status,
+      attempts: payload.attempts,
+      durationMs: finishedAt - Date.parse(payload.started_at),
+      ...(payload.status_code === undefined ? {} : { statusCode: payload.status_code }),
+      ...(payload.error === undefined ? {} : { error: payload.error }),
+    });
+  }
+  runDeps.deliver(run, outcome.payload);
 }
 
 /**

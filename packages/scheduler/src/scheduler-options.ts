@@ -7,7 +7,14 @@ import type { Retrier } from '@again/retry';
 import type { JobStore, StoreCapabilities } from '@again/storage';
 import type { JobIssue } from './errors.js';
 import type { FetchFunction } from './http-client.js';
-import { createDefaultLogger, type SchedulerLogger } from './logger.js';
+import {
+  createDefaultLogger,
+  createLog,
+  LOG_LEVELS,
+  type Log,
+  type LogLevel,
+  type SchedulerLogger,
+} from './logger.js';
 import { MAX_TIMER_DELAY, type SchedulerClock, systemClock } from './timer.js';
 
 /**
@@ -99,8 +106,20 @@ export interface SchedulerOptions {
   readonly concurrency?: number | undefined;
   /** Finished history entries kept per job. @defaultValue 20 */
   readonly historyLimit?: number | undefined;
-  /** Where the scheduler logs. @defaultValue a tslog logger named `again-scheduler` at level info */
-  readonly logger?: SchedulerLogger | undefined;
+  /**
+   * Where the scheduler logs: tslog, pino, `console` or any `{ debug, info, warn, error }`, called
+   * context first (`logger.info({ jobId, … }, 'run finished')`); `false` silences the scheduler.
+   *
+   * @defaultValue a tslog logger named `again-scheduler` (colours only on a terminal)
+   */
+  readonly logger?: SchedulerLogger | false | undefined;
+  /**
+   * The least severe entries written: `'debug'`, `'info'` (one line per finished run), `'warn'`,
+   * `'error'` or `'silent'`. Applies to any logger.
+   *
+   * @defaultValue 'info'
+   */
+  readonly logLevel?: LogLevel | undefined;
   /** Retriers from `@again/retry` that jobs can name in `retryPolicy.retrier`. @defaultValue none */
   readonly retriers?: ReadonlyMap<string, Retrier> | Readonly<Record<string, Retrier>> | undefined;
   /** Where time comes from; inject one in tests. @defaultValue {@link systemClock} */
@@ -214,6 +233,7 @@ export const SCHEDULER_DEFAULTS: {
   readonly maintenanceInterval: number;
   readonly historyMaxAge: number;
   readonly finishedJobRetention: number;
+  readonly logLevel: LogLevel;
 } = Object.freeze({
   concurrency: 100,
   historyLimit: 20,
@@ -227,6 +247,7 @@ export const SCHEDULER_DEFAULTS: {
   maintenanceInterval: 60_000,
   historyMaxAge: 30 * 86_400_000,
   finishedJobRetention: 30 * 86_400_000,
+  logLevel: 'info',
 });
 
 /**
@@ -264,7 +285,7 @@ export interface ResolvedOptions {
   readonly isRefusal: ((error: unknown) => boolean) | null;
   readonly concurrency: number;
   readonly historyLimit: number;
-  readonly logger: SchedulerLogger;
+  readonly logger: Log;
   readonly retriers: ReadonlyMap<string, Retrier>;
   readonly clock: SchedulerClock;
   readonly instanceId: string;
@@ -313,6 +334,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'concurrency',
   'historyLimit',
   'logger',
+  'logLevel',
   'retriers',
   'clock',
   'instanceId',
@@ -536,15 +558,27 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     issues.push({ path: 'clock', message: 'must have now, setTimeout and clearTimeout' });
   }
 
-  const logger = o.logger ?? createDefaultLogger();
+  const userLogger = o.logger ?? createDefaultLogger();
   if (
-    !isObject(logger) ||
-    !['debug', 'info', 'warn', 'error'].every(
-      (level) => typeof (logger as unknown as Record<string, unknown>)[level] === 'function',
-    )
+    userLogger !== false &&
+    (!isObject(userLogger) ||
+      !['debug', 'info', 'warn', 'error'].every(
+        (level) => typeof (userLogger as unknown as Record<string, unknown>)[level] === 'function',
+      ))
   ) {
-    issues.push({ path: 'logger', message: 'must have debug, info, warn and error methods' });
+    issues.push({
+      path: 'logger',
+      message: 'must be false or have debug, info, warn and error methods',
+    });
   }
+  const logLevel = o.logLevel ?? SCHEDULER_DEFAULTS.logLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    issues.push({ path: 'logLevel', message: `must be one of ${LOG_LEVELS.join(', ')}` });
+  }
+  const logger = createLog(
+    userLogger === false || isObject(userLogger) ? userLogger : false,
+    LOG_LEVELS.includes(logLevel) ? logLevel : 'info',
+  );
 
   const retriers = new Map<string, Retrier>();
   if (o.retriers !== undefined) {

@@ -25,7 +25,7 @@ const logger = {
   debug() {},
   info() {},
   warn() {},
-  error(message, context) {
+  error(context, message) {
     errors.push(`${message}: ${context?.error?.cause?.message ?? context?.error?.message ?? ''}`);
   },
 };

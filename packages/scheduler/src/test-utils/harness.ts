@@ -32,7 +32,8 @@ export function recordingLogger(): RecordingLogger {
   const record =
     (level: LogEntry['level']) =>
     (...args: unknown[]): void => {
-      const [message, context] = args;
+      // The scheduler writes context first: logger.info({ jobId, … }, 'message').
+      const [context, message] = args;
       entries.push({
         level,
         message: String(message),

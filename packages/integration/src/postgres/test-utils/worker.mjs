@@ -20,7 +20,7 @@ const logger = {
   debug() {},
   info() {},
   warn() {},
-  error(message, context) {
+  error(context, message) {
     if (errors.length < 20) {
       errors.push(`${message}: ${context?.error?.cause?.message ?? context?.error?.message ?? ''}`);
     }
