@@ -11,6 +11,7 @@ import { type FetchFunction, SCHEDULER_HEADERS, send } from './http-client.js';
 import type { CallbackSpec, JobSpec } from './job-types.js';
 import type { SchedulerLogger } from './logger.js';
 import { captureBody } from './response-body.js';
+import { missingSecretMessage, type SigningSecrets, webhookHeaders } from './signing.js';
 
 /**
  * The result of one run, stored in history and POSTed to the callback. The first nine keys and
@@ -53,7 +54,7 @@ export interface CallbackPayload {
  *
  * @example
  * ```ts
- * await deliverCallback(spec, payload, { fetch, signal: shutdown.signal, logger });
+ * await deliverCallback(spec, payload, { fetch, now: Date.now, signal: shutdown.signal, logger });
  * ```
  */
 export interface CallbackDeps {
@@ -65,6 +66,13 @@ export interface CallbackDeps {
    */
   readonly signal: AbortSignal;
   readonly logger: SchedulerLogger;
+  /** Clock, epoch ms (the `webhook-timestamp` of a signed callback). */
+  readonly now: () => number;
+  /**
+   * Signing secrets registered on the scheduler by name; `callback.signWith` picks one. A signed
+   * callback whose name is missing here is not sent.
+   */
+  readonly signingSecrets?: SigningSecrets | undefined;
 }
 
 /**
@@ -96,16 +104,20 @@ const ONE_ATTEMPT = createRetrier({ maxRetries: 0 });
 /**
  * Sends the run's payload to the job's callback. Never throws.
  *
- * The body is the payload as JSON (ky's `json`). Headers: `Content-Type: application/json`
- * unless the callback's own headers set one, then the callback's headers, then
- * `Idempotency-Key` (the occurrence id) and `X-Again-Scheduled-At`. One attempt, ended by its
- * timeout (`callback.timeout`, covering the whole exchange) or by `deps.signal`, whatever the
- * `fetch` underneath does; at most 4 KiB of the endpoint's response is read. A non-2xx answer
- * or a transport failure is logged at warn and returned.
+ * The body is the payload as JSON. Headers: `Content-Type: application/json` unless the
+ * callback's own headers set one, then the callback's headers, then `Idempotency-Key` (the
+ * occurrence id) and `X-Again-Scheduled-At`. With `callback.signWith`, the callback is also
+ * signed (Standard Webhooks: `webhook-id` = the occurrence id, `webhook-timestamp` from
+ * `deps.now`, `webhook-signature` over the exact JSON sent); when that name has no secret in
+ * `deps.signingSecrets`, nothing is sent and the failure is logged at error.
+ *
+ * One attempt, ended by its timeout (`callback.timeout`, covering the whole exchange) or by
+ * `deps.signal`, whatever the `fetch` underneath does; at most 4 KiB of the endpoint's response
+ * is read. A non-2xx answer or a transport failure is logged at warn and returned.
  *
  * @param spec - the job (nothing is sent when it has no callback).
  * @param payload - the run's payload.
- * @param deps - fetch, signal (delivery abort) and logger.
+ * @param deps - fetch, clock, signal (delivery abort), logger and signing secrets.
  * @returns whether the endpoint answered 2xx, its status and the failure text.
  * @example
  * ```ts
@@ -121,6 +133,15 @@ export async function deliverCallback(
   const callback: CallbackSpec | null = spec.callback;
   if (callback === null) return { ok: true, status: null, error: null };
   const context = { jobId: payload.job_id, occurrenceId: payload.occurrence_id };
+  const signWith = callback.signWith;
+  const keys = signWith === null ? null : (deps.signingSecrets?.get(signWith) ?? null);
+  if (signWith !== null && keys === null) {
+    const error = `${missingSecretMessage(signWith)}; the callback was not sent`;
+    deps.logger.error('callback not sent: its signing secret is missing', { ...context, error });
+    return { ok: false, status: null, error };
+  }
+  // Serialised here, not by ky, so the signature covers the exact bytes sent.
+  const body = JSON.stringify(payload);
   const trace = await ONE_ATTEMPT.settle(
     async ({ signal }) => {
       const response = await send(
@@ -129,11 +150,13 @@ export async function deliverCallback(
         {
           method: callback.method,
           headers: {
+            'content-type': 'application/json',
             ...callback.headers,
             [SCHEDULER_HEADERS.idempotencyKey]: payload.occurrence_id,
             [SCHEDULER_HEADERS.scheduledAt]: payload.scheduled_at,
+            ...(keys === null ? {} : webhookHeaders(keys, payload.occurrence_id, deps.now(), body)),
           },
-          json: payload,
+          body,
         },
         signal,
       );

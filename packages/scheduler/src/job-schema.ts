@@ -23,6 +23,11 @@ const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   'idempotency-key',
   'x-again-scheduled-at',
   'x-again-attempt',
+  // Standard Webhooks signatures (see signing.ts): reserved on unsigned jobs too, so a receiver
+  // never sees a signature the scheduler did not make.
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
   'host',
   'content-length',
   'transfer-encoding',
@@ -130,6 +135,9 @@ const time = (label: string) =>
     }),
   );
 
+const headersMessage = (label: string): string =>
+  `${label}s must be an object of name: value strings, a Headers object or [name, value] pairs`;
+
 const headerRecord = (label: string) =>
   v.pipe(
     v.record(
@@ -147,7 +155,7 @@ const headerRecord = (label: string) =>
         v.maxLength(JOB_LIMITS.headerValueLength, `${label} value is too long`),
         v.regex(HEADER_VALUE, `${label} value must be Latin-1 text without control characters`),
       ),
-      `${label}s must be an object of name: value strings`,
+      headersMessage(label),
     ),
     v.maxEntries(JOB_LIMITS.headerCount, `at most ${JOB_LIMITS.headerCount} ${label}s`),
     v.check(
@@ -155,6 +163,76 @@ const headerRecord = (label: string) =>
         new Set(Object.keys(headers).map((name) => name.toLowerCase())).size ===
         Object.keys(headers).length,
       `${label} names must be unique ignoring case`,
+    ),
+  );
+
+/**
+ * Turns a `Headers` object or an array of `[name, value]` pairs into the plain object the
+ * record schema checks (a plain object or a primitive passes through unchanged; any other object,
+ * a `Map` say, is refused). A name
+ * given twice (ignoring case) and a prototype key are refused here, where the pairs are still
+ * visible: an object built from them would lose the repeat, and valibot's record skips such keys.
+ */
+const headerPairs = (label: string) =>
+  v.rawTransform<unknown, unknown>(({ dataset, addIssue, NEVER }) => {
+    const value = dataset.value;
+    let pairs: Array<readonly [string, string]>;
+    if (value instanceof Headers) {
+      pairs = [...value];
+    } else if (Array.isArray(value)) {
+      if (value.length > JOB_LIMITS.headerCount) {
+        addIssue({ message: `at most ${JOB_LIMITS.headerCount} ${label}s` });
+        return NEVER;
+      }
+      pairs = [];
+      for (const [index, pair] of value.entries()) {
+        if (
+          !Array.isArray(pair) ||
+          pair.length !== 2 ||
+          typeof pair[0] !== 'string' ||
+          typeof pair[1] !== 'string'
+        ) {
+          addIssue({
+            message: `${label}s given as an array must be [name, value] pairs of strings`,
+            path: [{ type: 'unknown', origin: 'value', input: value, key: index, value: pair }],
+          });
+        } else {
+          pairs.push([pair[0], pair[1]]);
+        }
+      }
+    } else if (typeof value === 'object' && value !== null && !isPlainObject(value)) {
+      // valibot's record would read a Map or a class instance as an empty object: refuse it.
+      addIssue({ message: headersMessage(label) });
+      return NEVER;
+    } else {
+      return value;
+    }
+    const seen = new Set<string>();
+    for (const [name] of pairs) {
+      const key = name.toLowerCase();
+      const path: [v.IssuePathItem] = [
+        { type: 'unknown', origin: 'value', input: value, key: name, value: undefined },
+      ];
+      if (FORBIDDEN_KEYS.has(name)) addIssue({ message: `key "${name}" is not allowed`, path });
+      else if (seen.has(key)) {
+        addIssue({ message: `${label} names must be unique ignoring case`, path });
+      }
+      seen.add(key);
+    }
+    if (dataset.issues !== undefined) return NEVER;
+    // Own data properties (never a prototype), in the given order.
+    return Object.fromEntries(pairs);
+  });
+
+const headersSchema = (label: string) =>
+  v.pipe(v.unknown(), headerPairs(label), headerRecord(label));
+
+const signWithSchema = (label: string) =>
+  v.nullish(
+    v.pipe(
+      v.string(`${label} must be the name of a signing secret registered on the scheduler`),
+      v.minLength(1, `${label} must not be empty`),
+      v.maxLength(128, `${label} is too long`),
     ),
   );
 
@@ -291,17 +369,19 @@ const SCHEDULE_ENTRIES = {
 const REQUEST_ENTRIES = {
   method: v.optional(methodSchema('request.method', HTTP_METHODS)),
   url: urlSchema('request.url'),
-  headers: v.optional(headerRecord('request header')),
+  headers: v.optional(headersSchema('request header')),
   body: v.optional(bodySchema),
   timeout: v.optional(duration('request.timeout')),
+  signWith: signWithSchema('request.signWith'),
 };
 
 const CALLBACK_ENTRIES = {
   url: urlSchema('callback.url'),
   method: v.optional(methodSchema('callback.method', CALLBACK_METHODS)),
-  headers: v.optional(headerRecord('callback header')),
+  headers: v.optional(headersSchema('callback header')),
   timeout: v.optional(duration('callback.timeout')),
   maxBodyBytes: v.optional(count('callback.maxBodyBytes', JOB_LIMITS.maxBodyBytes)),
+  signWith: signWithSchema('callback.signWith'),
 };
 
 const RETRY_ENTRIES = {
@@ -459,6 +539,7 @@ export type ParsedRequestInput = {
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly body?: BodyValue | null | undefined;
   readonly timeout?: number | undefined;
+  readonly signWith?: string | null | undefined;
 };
 
 /**
@@ -475,6 +556,7 @@ export type ParsedCallbackInput = {
   readonly headers?: Readonly<Record<string, string>> | undefined;
   readonly timeout?: number | undefined;
   readonly maxBodyBytes?: number | undefined;
+  readonly signWith?: string | null | undefined;
 };
 
 /**

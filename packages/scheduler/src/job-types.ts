@@ -73,6 +73,11 @@ export interface RequestSpec {
   readonly bodyEncoding: 'utf8' | 'base64';
   /** Milliseconds per attempt; `0` = no per-attempt timeout. */
   readonly timeout: number;
+  /**
+   * Name of the signing secret (registered on the scheduler as `signingSecrets`) each attempt is
+   * signed with, Standard Webhooks style; `null` = unsigned. The secret itself is never stored.
+   */
+  readonly signWith: string | null;
 }
 
 /**
@@ -91,6 +96,8 @@ export interface CallbackSpec {
   readonly timeout: number;
   /** Bytes of the job's response body captured into the payload and history. */
   readonly maxBodyBytes: number;
+  /** Name of the signing secret the callback is signed with; `null` = unsigned. */
+  readonly signWith: string | null;
 }
 
 /**
@@ -201,36 +208,139 @@ export interface JobSpec {
 export type TimeInput = Date | number | string;
 
 /**
- * When a job runs. Give exactly one of `every` (interval, ms), `cron` (expression) or `at`
- * (one-off).
+ * An interval schedule: every `every` ms from the previous scheduled time (never from when a
+ * run happened, so it does not drift).
+ *
+ * @example
+ * ```ts
+ * const schedule: IntervalScheduleInput = { every: 60_000, startAt: '2026-03-01T09:00:00Z', maxRuns: 10 };
+ * ```
+ */
+export interface IntervalScheduleInput {
+  /** Interval in ms. The first run is at `startAt`, or immediately. */
+  readonly every: number;
+  /** No occurrence before this time. */
+  readonly startAt?: TimeInput | null | undefined;
+  /** No occurrence after this time; inclusive. */
+  readonly endAt?: TimeInput | null | undefined;
+  /**
+   * Maximum number of started runs; `0` = unlimited.
+   * @defaultValue `0`
+   */
+  readonly maxRuns?: number | undefined;
+  /** Not with `every`: a schedule is an interval, a cron expression or a one-off. */
+  readonly cron?: undefined;
+  /** Only for cron schedules. */
+  readonly timezone?: undefined;
+  /** Not with `every`: a schedule is an interval, a cron expression or a one-off. */
+  readonly at?: undefined;
+}
+
+/**
+ * A cron schedule, evaluated in an IANA time zone.
+ *
+ * @example
+ * ```ts
+ * const schedule: CronScheduleInput = { cron: '0 9 * * 1-5', timezone: 'Europe/Paris' };
+ * ```
+ */
+export interface CronScheduleInput {
+  /** Cron expression (5–7 fields or a nickname such as `@daily`; croner syntax). */
+  readonly cron: string;
+  /**
+   * IANA time zone of the cron expression.
+   * @defaultValue `'UTC'`
+   */
+  readonly timezone?: string | undefined;
+  /** No occurrence before this time. */
+  readonly startAt?: TimeInput | null | undefined;
+  /** No occurrence after this time; inclusive. */
+  readonly endAt?: TimeInput | null | undefined;
+  /**
+   * Maximum number of started runs; `0` = unlimited.
+   * @defaultValue `0`
+   */
+  readonly maxRuns?: number | undefined;
+  /** Not with `cron`: a schedule is an interval, a cron expression or a one-off. */
+  readonly every?: undefined;
+  /** Not with `cron`: a schedule is an interval, a cron expression or a one-off. */
+  readonly at?: undefined;
+}
+
+/**
+ * A one-off schedule: a single run at `at` (a time in the past runs at once, subject to the
+ * job's missed-run policy).
+ *
+ * @example
+ * ```ts
+ * const schedule: OnceScheduleInput = { at: '2026-03-01T08:00:00Z' };
+ * ```
+ */
+export interface OnceScheduleInput {
+  /** One-off run time. */
+  readonly at: TimeInput;
+  /** Not with `at`: a schedule is an interval, a cron expression or a one-off. */
+  readonly every?: undefined;
+  /** Not with `at`: a schedule is an interval, a cron expression or a one-off. */
+  readonly cron?: undefined;
+  /** Only for cron schedules. */
+  readonly timezone?: undefined;
+  /** Only for interval and cron schedules. */
+  readonly startAt?: undefined;
+  /** Only for interval and cron schedules. */
+  readonly endAt?: undefined;
+  /** Only for interval and cron schedules. */
+  readonly maxRuns?: undefined;
+}
+
+/**
+ * When a job runs: exactly one of an interval (`every`), a cron expression (`cron`) or a
+ * one-off time (`at`). A discriminated union, so `{ every, at }` or `{ at, maxRuns }` is a type
+ * error; `parseJob` refuses the same mixtures at run time, for input that is not typed.
  *
  * @example
  * ```ts
  * const schedule: ScheduleInput = { cron: '0 9 * * 1-5', timezone: 'Europe/Paris' };
  * ```
  */
-export interface ScheduleInput {
-  /** Interval in ms. The first run is at `startAt`, or immediately. */
-  readonly every?: number;
-  /** Cron expression (5–7 fields or a nickname such as `@daily`; croner syntax). */
-  readonly cron?: string;
-  /**
-   * IANA time zone of the cron expression.
-   * @defaultValue `'UTC'`
-   */
-  readonly timezone?: string;
-  /** One-off run time. */
-  readonly at?: TimeInput;
-  /** No occurrence before this time (interval, cron). */
-  readonly startAt?: TimeInput | null;
-  /** No occurrence after this time; inclusive (interval, cron). */
-  readonly endAt?: TimeInput | null;
-  /**
-   * Maximum number of started runs (interval, cron); `0` = unlimited.
-   * @defaultValue `0`
-   */
-  readonly maxRuns?: number;
-}
+export type ScheduleInput = IntervalScheduleInput | CronScheduleInput | OnceScheduleInput;
+
+/**
+ * A request method as a job may write it: upper or lower case (`parseJob` accepts any case at
+ * run time and stores it upper-case).
+ *
+ * @example
+ * ```ts
+ * const method: HttpMethodInput = 'post';
+ * ```
+ */
+export type HttpMethodInput = HttpMethod | Lowercase<HttpMethod>;
+
+/**
+ * A callback method as a job may write it: upper or lower case.
+ *
+ * @example
+ * ```ts
+ * const method: CallbackMethodInput = 'PUT';
+ * ```
+ */
+export type CallbackMethodInput = CallbackMethod | Lowercase<CallbackMethod>;
+
+/**
+ * Headers as a job may give them: a plain object of name → value, a `Headers` object, or an
+ * array of `[name, value]` pairs. All are stored the same way: names lower-cased, one value per
+ * name (a name given twice, ignoring case, is refused; a `Headers` object has already joined
+ * repeated values with `, `).
+ *
+ * @example
+ * ```ts
+ * const headers: HeadersInput = new Headers({ authorization: 'Bearer token' });
+ * ```
+ */
+export type HeadersInput =
+  | Readonly<Record<string, string>>
+  | Headers
+  | ReadonlyArray<readonly [string, string]>;
 
 /**
  * The request a job sends.
@@ -242,14 +352,14 @@ export interface ScheduleInput {
  */
 export interface RequestInput {
   /**
-   * HTTP method (case-insensitive).
+   * HTTP method, upper or lower case.
    * @defaultValue `'GET'`
    */
-  readonly method?: string;
+  readonly method?: HttpMethodInput | undefined;
   /** Absolute `http:` or `https:` URL. */
   readonly url: string;
   /** Header names are case-insensitive; one value per name. */
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly headers?: HeadersInput | undefined;
   /**
    * Text is sent as is; bytes are sent as is (stored base64); a plain object or array is sent as
    * JSON with `content-type: application/json` unless you set one. Not allowed with GET/HEAD.
@@ -260,6 +370,13 @@ export interface RequestInput {
    * @defaultValue `10_000`
    */
   readonly timeout?: number;
+  /**
+   * Name of a signing secret registered on the scheduler (`signingSecrets`): every attempt then
+   * carries Standard Webhooks `webhook-id`, `webhook-timestamp` and `webhook-signature` headers.
+   * An unknown name is refused at schedule time. `null` = unsigned.
+   * @defaultValue `null`
+   */
+  readonly signWith?: string | null | undefined;
 }
 
 /**
@@ -271,12 +388,15 @@ export interface RequestInput {
  * ```
  */
 export interface CallbackInput {
+  /** Absolute `http:` or `https:` URL. */
   readonly url: string;
   /**
+   * Callback method, upper or lower case.
    * @defaultValue `'POST'`
    */
-  readonly method?: string;
-  readonly headers?: Readonly<Record<string, string>>;
+  readonly method?: CallbackMethodInput | undefined;
+  /** Header names are case-insensitive; one value per name. */
+  readonly headers?: HeadersInput | undefined;
   /**
    * Callback request timeout, ms; `0` = none.
    * @defaultValue `10_000`
@@ -287,6 +407,12 @@ export interface CallbackInput {
    * @defaultValue `4096`
    */
   readonly maxBodyBytes?: number;
+  /**
+   * Name of a signing secret registered on the scheduler (`signingSecrets`) the callback is
+   * signed with. An unknown name is refused at schedule time. `null` = unsigned.
+   * @defaultValue `null`
+   */
+  readonly signWith?: string | null | undefined;
 }
 
 /**

@@ -34,6 +34,7 @@ describe('parseJob: defaults and normalisation', () => {
         body: null,
         bodyEncoding: 'utf8',
         timeout: 10_000,
+        signWith: null,
       },
       callback: null,
       retry: {
@@ -73,12 +74,14 @@ describe('parseJob: defaults and normalisation', () => {
         headers: { 'X-Token': 'abc', Accept: 'application/json' },
         body: { full: true },
         timeout: 0,
+        signWith: 'main',
       },
       callback: {
         url: 'http://127.0.0.1:9/cb',
         method: 'put',
         maxBodyBytes: 0,
         headers: { 'X-Cb': '1' },
+        signWith: 'hooks',
       },
       retryPolicy: { maxRetries: 0, retryStatusCodes: [503, 500, 503], retryNetworkErrors: false },
       missedRuns: { policy: 'run-all', limit: 7 },
@@ -101,6 +104,7 @@ describe('parseJob: defaults and normalisation', () => {
       body: '{"full":true}',
       bodyEncoding: 'utf8',
       timeout: 0,
+      signWith: 'main',
     });
     expect(spec.callback).toEqual({
       url: 'http://127.0.0.1:9/cb',
@@ -108,6 +112,7 @@ describe('parseJob: defaults and normalisation', () => {
       headers: { 'x-cb': '1' },
       timeout: 10_000,
       maxBodyBytes: 0,
+      signWith: 'hooks',
     });
     expect(spec.retry.retryStatusCodes).toEqual([500, 503]);
     expect(spec.retry.retryNetworkErrors).toBe(false);
@@ -169,6 +174,179 @@ describe('parseJob: defaults and normalisation', () => {
     });
     expect(spec.retry.retrier).toBe('patient');
     expect(spec.retry.retryStatusCodes).toEqual([500]);
+  });
+});
+
+describe('parseJob: headers as Headers objects and [name, value] pairs', () => {
+  const plain = parseJob({
+    schedule: { every: 1000 },
+    request: { url: URL_OK, headers: { 'X-Token': 'abc', Accept: 'text/plain' } },
+    callback: { url: URL_OK, headers: { 'X-Cb': '1' } },
+  }).spec;
+
+  it('stores a Headers object exactly as the same plain object', () => {
+    const { spec } = parseJob({
+      schedule: { every: 1000 },
+      request: { url: URL_OK, headers: new Headers({ 'X-Token': 'abc', Accept: 'text/plain' }) },
+      callback: { url: URL_OK, headers: new Headers([['X-Cb', '1']]) },
+    });
+    expect(spec).toEqual(plain);
+    expect(spec.request.headers).toEqual({ 'x-token': 'abc', accept: 'text/plain' });
+  });
+
+  it('stores [name, value] pairs exactly as the same plain object', () => {
+    const { spec } = parseJob({
+      schedule: { every: 1000 },
+      request: {
+        url: URL_OK,
+        headers: [
+          ['X-Token', 'abc'],
+          ['Accept', 'text/plain'],
+        ],
+      },
+      callback: { url: URL_OK, headers: [['X-Cb', '1']] },
+    });
+    expect(spec).toEqual(plain);
+  });
+
+  it('keeps what a Headers object joined (repeated appends become one value)', () => {
+    const headers = new Headers();
+    headers.append('X-Tag', 'a');
+    headers.append('x-tag', 'b');
+    const { spec } = parseJob({ schedule: { every: 1000 }, request: { url: URL_OK, headers } });
+    expect(spec.request.headers).toEqual({ 'x-tag': 'a, b' });
+  });
+
+  it('adds the JSON content-type to Headers without one, and keeps one that is set', () => {
+    const request = (headers: Headers) =>
+      parseJob({
+        schedule: { every: 1000 },
+        request: { method: 'POST', url: URL_OK, headers, body: { a: 1 } },
+      }).spec.request.headers;
+    expect(request(new Headers())).toEqual({ 'content-type': 'application/json' });
+    expect(request(new Headers({ 'Content-Type': 'application/vnd+json' }))).toEqual({
+      'content-type': 'application/vnd+json',
+    });
+  });
+
+  it('checks Headers and pairs with the same rules as an object, listing every problem', () => {
+    const issues = issuesOf({
+      schedule: { every: 1000 },
+      request: {
+        url: URL_OK,
+        headers: new Headers({ 'Idempotency-Key': 'mine', 'Webhook-Signature': 'v1,forged' }),
+      },
+      callback: {
+        url: URL_OK,
+        headers: [['X-A', '1'], ['x-a', '2'], ['X-B'], 'X-C: 3', ['__proto__', 'x'], ['X-D', 4]],
+      },
+    });
+    expect(issues).toEqual([
+      {
+        path: 'request.headers.idempotency-key',
+        message: 'request header idempotency-key is set by the scheduler or not allowed',
+      },
+      {
+        path: 'request.headers.webhook-signature',
+        message: 'request header webhook-signature is set by the scheduler or not allowed',
+      },
+      {
+        path: 'callback.headers.2',
+        message: 'callback headers given as an array must be [name, value] pairs of strings',
+      },
+      {
+        path: 'callback.headers.3',
+        message: 'callback headers given as an array must be [name, value] pairs of strings',
+      },
+      {
+        path: 'callback.headers.5',
+        message: 'callback headers given as an array must be [name, value] pairs of strings',
+      },
+      {
+        path: 'callback.headers.x-a',
+        message: 'callback header names must be unique ignoring case',
+      },
+      { path: 'callback.headers.__proto__', message: 'key "__proto__" is not allowed' },
+    ]);
+    expect(Object.keys(Object.prototype)).toEqual([]);
+  });
+
+  it('refuses more pairs than headers allowed, and pairs that break the record rules', () => {
+    const many = Array.from({ length: JOB_LIMITS.headerCount + 1 }, (_, i) => [`x-${i}`, 'v']);
+    expect(issuesOf({ schedule: { every: 1 }, request: { url: URL_OK, headers: many } })).toEqual([
+      { path: 'request.headers', message: `at most ${JOB_LIMITS.headerCount} request headers` },
+    ]);
+    expect(
+      pathsOf({ schedule: { every: 1 }, request: { url: URL_OK, headers: [['bad name', 'v']] } }),
+    ).toEqual(['request.headers.bad name']);
+    expect(
+      pathsOf({
+        schedule: { every: 1 },
+        request: { url: URL_OK, headers: [['x-a', 'line\nbreak']] },
+      }),
+    ).toEqual(['request.headers.x-a']);
+  });
+
+  it.each(['webhook-id', 'Webhook-Timestamp', 'WEBHOOK-SIGNATURE'])(
+    'reserves %s on requests and callbacks, signed or not',
+    (name) => {
+      expect(
+        pathsOf({
+          schedule: { every: 1000 },
+          request: { url: URL_OK, headers: { [name]: 'x' } },
+          callback: { url: URL_OK, headers: { [name]: 'x' } },
+        }),
+      ).toEqual([`request.headers.${name}`, `callback.headers.${name}`]);
+    },
+  );
+
+  it('still refuses a Map, a number or a string as headers', () => {
+    for (const headers of [new Map([['x-a', '1']]), 7, 'x-a: 1']) {
+      expect(issuesOf({ schedule: { every: 1 }, request: { url: URL_OK, headers } })).toEqual([
+        {
+          path: 'request.headers',
+          message:
+            'request headers must be an object of name: value strings, a Headers object or [name, value] pairs',
+        },
+      ]);
+    }
+  });
+});
+
+describe('parseJob: signWith', () => {
+  it('stores the name of the signing secret, or null', () => {
+    const signed = parseJob({
+      schedule: { every: 1000 },
+      request: { url: URL_OK, signWith: 'main' },
+      callback: { url: URL_OK, signWith: 'hooks' },
+    }).spec;
+    expect([signed.request.signWith, signed.callback?.signWith]).toEqual(['main', 'hooks']);
+    const unsigned = parseJob({
+      schedule: { every: 1000 },
+      request: { url: URL_OK, signWith: null },
+      callback: { url: URL_OK },
+    }).spec;
+    expect([unsigned.request.signWith, unsigned.callback?.signWith]).toEqual([null, null]);
+  });
+
+  it('refuses a name that is not a non-empty string of at most 128 characters', () => {
+    expect(
+      issuesOf({
+        schedule: { every: 1000 },
+        request: { url: URL_OK, signWith: '' },
+        callback: { url: URL_OK, signWith: 42 },
+      }),
+    ).toEqual([
+      { path: 'request.signWith', message: 'request.signWith must not be empty' },
+      {
+        path: 'callback.signWith',
+        message:
+          'callback.signWith must be the name of a signing secret registered on the scheduler',
+      },
+    ]);
+    expect(
+      pathsOf({ schedule: { every: 1 }, request: { url: URL_OK, signWith: 'x'.repeat(129) } }),
+    ).toEqual(['request.signWith']);
   });
 });
 

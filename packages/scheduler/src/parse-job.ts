@@ -245,6 +245,7 @@ function normalise(parsed: ParsedJobInput): JobSpec {
       body: body === null ? null : body.body,
       bodyEncoding: body === null ? 'utf8' : body.encoding,
       timeout: parsed.request.timeout ?? JOB_DEFAULTS.requestTimeout,
+      signWith: parsed.request.signWith ?? null,
     },
     callback:
       callback === null
@@ -255,6 +256,7 @@ function normalise(parsed: ParsedJobInput): JobSpec {
             headers: lowerCaseHeaders(callback.headers),
             timeout: callback.timeout ?? JOB_DEFAULTS.callbackTimeout,
             maxBodyBytes: callback.maxBodyBytes ?? JOB_DEFAULTS.maxBodyBytes,
+            signWith: callback.signWith ?? null,
           },
     retry: {
       maxRetries: retry.maxRetries ?? defaults.maxRetries,

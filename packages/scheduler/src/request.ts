@@ -18,6 +18,7 @@ import { JOB_DEFAULTS, type JobSpec } from './job-types.js';
 import type { SchedulerLogger } from './logger.js';
 import { resolveRetrier } from './policy-retriers.js';
 import { bodyText, type CapturedBody, captureBody } from './response-body.js';
+import { missingSecretMessage, type SigningSecrets, webhookHeaders } from './signing.js';
 
 /**
  * One occurrence of a job: its identity is `jobId` + scheduled time.
@@ -74,6 +75,11 @@ export interface ExecuteDeps {
   readonly sleep?: SleepFunction | undefined;
   /** Randomness for jitter (tests inject a fixed one). */
   readonly random?: (() => number) | undefined;
+  /**
+   * Signing secrets registered on the scheduler by name (`signingSecrets`); a job's `signWith`
+   * picks one. A signed job whose name is missing here is never sent unsigned: its run fails.
+   */
+  readonly signingSecrets?: SigningSecrets | undefined;
 }
 
 /**
@@ -111,18 +117,23 @@ function requestBody(spec: JobSpec): string | Uint8Array<ArrayBuffer> | undefine
  * the job's policy, and returns the payload. Never throws for run failures.
  *
  * Every attempt sends `Idempotency-Key: <occurrenceId>`, `X-Again-Scheduled-At: <ISO time>` and
- * `X-Again-Attempt: <n>`. Each attempt is bounded by its own signal from `@again/retry`, which
- * aborts on the attempt's timeout (`request.timeout`, the retrier's per-call `attemptTimeout`),
- * on the run's budget (`retryPolicy.timeout`) and when `deps.signal` aborts; that signal ends
- * the call and the body read themselves, whatever the `fetch` underneath does. At most
- * `callback.maxBodyBytes` (4096 without a callback) of the response body are read; the rest of
- * the stream is cancelled and the run still succeeds (`response_body_truncated`). A body cut
- * short by the connection fails the attempt with a `ResponseBodyError`, retried like a network
- * error. A retryable status's Retry-After header becomes the retrier's delay hint.
+ * `X-Again-Attempt: <n>`. With `request.signWith`, every attempt is also signed (Standard
+ * Webhooks): `webhook-id` (the occurrence id), `webhook-timestamp` (Unix seconds from
+ * `deps.now`, per attempt) and `webhook-signature` over the exact body sent; when that name has
+ * no secret in `deps.signingSecrets`, nothing is sent and the run fails.
+ *
+ * Each attempt is bounded by its own signal from `@again/retry`, which aborts on the attempt's
+ * timeout (`request.timeout`, the retrier's per-call `attemptTimeout`), on the run's budget
+ * (`retryPolicy.timeout`) and when `deps.signal` aborts; that signal ends the call and the body
+ * read themselves, whatever the `fetch` underneath does. At most `callback.maxBodyBytes` (4096
+ * without a callback) of the response body are read; the rest of the stream is cancelled and
+ * the run still succeeds (`response_body_truncated`). A body cut short by the connection fails
+ * the attempt with a `ResponseBodyError`, retried like a network error. A retryable status's
+ * Retry-After header becomes the retrier's delay hint.
  *
  * @param spec - the job.
  * @param occurrence - which occurrence this is.
- * @param deps - fetch, refusal check, clock, signal, logger and named retriers.
+ * @param deps - fetch, refusal check, clock, signal, logger, named retriers and signing secrets.
  * @returns the payload; `canceled` when `deps.signal` aborted.
  * @example
  * ```ts
@@ -144,6 +155,8 @@ export async function executeOccurrence(
     [SCHEDULER_HEADERS.idempotencyKey]: occurrence.occurrenceId,
     [SCHEDULER_HEADERS.scheduledAt]: scheduledAt,
   };
+  const signWith = spec.request.signWith;
+  const keys = signWith === null ? null : (deps.signingSecrets?.get(signWith) ?? null);
   let last: LastResponse | undefined;
 
   const attempt = async ({ signal, attempt: number }: { signal: AbortSignal; attempt: number }) => {
@@ -152,7 +165,14 @@ export async function executeOccurrence(
       spec.request.url,
       {
         method: spec.request.method,
-        headers: { ...headers, [SCHEDULER_HEADERS.attempt]: String(number) },
+        headers: {
+          ...headers,
+          [SCHEDULER_HEADERS.attempt]: String(number),
+          // Signed per attempt: each one carries its own timestamp.
+          ...(keys === null
+            ? {}
+            : webhookHeaders(keys, occurrence.occurrenceId, deps.now(), body ?? '')),
+        },
         ...(body === undefined ? {} : { body }),
       },
       signal,
@@ -184,7 +204,10 @@ export async function executeOccurrence(
   let ok = false;
   let attempts = 0;
   const retrier = resolveRetrier(spec.retry, deps);
-  if (retrier instanceof Error) {
+  if (signWith !== null && keys === null) {
+    // Fail closed: a receiver that checks signatures must never get an unsigned request.
+    errorText = `${missingSecretMessage(signWith)}; the request was not sent`;
+  } else if (retrier instanceof Error) {
     errorText = retrier.message;
   } else {
     const trace = await retrier.settle(attempt, {

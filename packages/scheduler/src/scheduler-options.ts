@@ -15,6 +15,7 @@ import {
   type LogLevel,
   type SchedulerLogger,
 } from './logger.js';
+import { resolveSigningSecrets, type SigningSecrets, type SigningSecretsInput } from './signing.js';
 import { MAX_TIMER_DELAY, type SchedulerClock, systemClock } from './timer.js';
 
 /**
@@ -122,6 +123,20 @@ export interface SchedulerOptions {
   readonly logLevel?: LogLevel | undefined;
   /** Retriers from `@again/retry` that jobs can name in `retryPolicy.retrier`. @defaultValue none */
   readonly retriers?: ReadonlyMap<string, Retrier> | Readonly<Record<string, Retrier>> | undefined;
+  /**
+   * Signing secrets that jobs can name in `request.signWith` and `callback.signWith` (a `Map` or
+   * an object). Each name holds one Standard Webhooks secret, `whsec_` followed by the base64 of
+   * 24 to 64 random bytes, or an array of them for rotation (each delivery then carries one
+   * signature per secret). Secrets stay in this process: a job stores only the name. A malformed
+   * secret is refused with an issue at `signingSecrets.<name>` that never quotes it.
+   *
+   * @defaultValue none
+   * @example
+   * ```ts
+   * await createScheduler({ storage, egress, signingSecrets: { main: process.env.WEBHOOK_SECRET ?? '' } });
+   * ```
+   */
+  readonly signingSecrets?: SigningSecretsInput | undefined;
   /** Where time comes from; inject one in tests. @defaultValue {@link systemClock} */
   readonly clock?: SchedulerClock | undefined;
   /**
@@ -287,6 +302,8 @@ export interface ResolvedOptions {
   readonly historyLimit: number;
   readonly logger: Log;
   readonly retriers: ReadonlyMap<string, Retrier>;
+  /** Decoded signing secrets by name (empty when none were given). */
+  readonly signingSecrets: SigningSecrets;
   readonly clock: SchedulerClock;
   readonly instanceId: string;
   readonly leaseDuration: number;
@@ -336,6 +353,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'logger',
   'logLevel',
   'retriers',
+  'signingSecrets',
   'clock',
   'instanceId',
   'leaseDuration',
@@ -592,6 +610,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     else for (const [name, retrier] of entries) retriers.set(name, retrier as Retrier);
   }
 
+  const signingSecrets = resolveSigningSecrets(o.signingSecrets, issues);
+
   const instanceId = o.instanceId ?? `scheduler-${globalThis.crypto.randomUUID()}`;
   if (typeof instanceId !== 'string' || instanceId.length === 0 || instanceId.length > 200) {
     issues.push({ path: 'instanceId', message: 'must be a string of 1 to 200 characters' });
@@ -607,6 +627,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     historyLimit,
     logger,
     retriers,
+    signingSecrets,
     clock,
     instanceId,
     leaseDuration,

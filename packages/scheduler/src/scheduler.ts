@@ -36,6 +36,7 @@ import {
   resolveOptions,
   type SchedulerOptions,
 } from './scheduler-options.js';
+import { unknownSigningNames } from './signing.js';
 import { SpecCache } from './spec-cache.js';
 import {
   checkHistoryQuery,
@@ -271,6 +272,7 @@ class SchedulerEngine implements Scheduler, Engine {
       now: () => clock.now(),
       logger,
       retriers,
+      signingSecrets: options.signingSecrets,
       // Retriers of data-defined policies, keyed by the policy's values (so never stale).
       policyRetriers: new Map(),
       ...(clock === systemClock
@@ -349,6 +351,7 @@ class SchedulerEngine implements Scheduler, Engine {
         message: `no retrier named "${retrier}" is registered on this scheduler`,
       });
     }
+    issues.push(...unknownSigningNames(spec, o.signingSecrets));
     const urls = await checkJobUrls(spec, o.check, o.isRefusal, options.signal);
     issues.push(...urls.issues);
     const now = this.storeTime.now();

@@ -17,6 +17,23 @@ describe('specFromRecord', () => {
     expect(specFromRecord(JSON.parse(JSON.stringify(stored)))).toEqual(spec);
   });
 
+  it('reads a spec stored before signed deliveries (no signWith) as unsigned', () => {
+    const { spec } = parseJob({
+      schedule: { every: 5 },
+      request: { url: URL_OK, signWith: 'main' },
+      callback: { url: URL_OK, signWith: 'hooks' },
+    });
+    const stored = specToRecord(spec);
+    expect(specFromRecord(stored)).toEqual(spec);
+    const { signWith: _request, ...request } = stored.request as Record<string, unknown>;
+    const { signWith: _callback, ...callback } = stored.callback as Record<string, unknown>;
+    const old = specFromRecord({ ...stored, request, callback } as typeof stored);
+    expect([old.request.signWith, old.callback?.signWith]).toEqual([null, null]);
+    expect(() =>
+      specFromRecord({ ...stored, request: { ...request, signWith: 7 } } as typeof stored),
+    ).toThrow(InvalidJobError);
+  });
+
   it('rejects a corrupt stored spec with InvalidJobError', () => {
     const { spec } = parseJob({ schedule: { every: 5 }, request: { url: URL_OK } });
     const stored = specToRecord(spec);

@@ -16,6 +16,8 @@ const nullableTime = v.nullable(
   v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_TIME)),
 );
 const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
+// Specs stored before signed deliveries existed have no `signWith`: they are unsigned.
+const signWith = v.optional(v.nullable(v.pipe(v.string(), v.minLength(1))), null);
 
 const SPEC_SCHEMA = v.object({
   schedule: v.variant('kind', [
@@ -43,6 +45,7 @@ const SPEC_SCHEMA = v.object({
     body: v.nullable(v.string()),
     bodyEncoding: v.picklist(['utf8', 'base64'] as const),
     timeout: nonNegativeInt,
+    signWith: signWith,
   }),
   callback: v.nullable(
     v.object({
@@ -51,6 +54,7 @@ const SPEC_SCHEMA = v.object({
       headers: stringRecord,
       timeout: nonNegativeInt,
       maxBodyBytes: nonNegativeInt,
+      signWith: signWith,
     }),
   ),
   retry: v.object({
