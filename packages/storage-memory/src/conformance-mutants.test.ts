@@ -16,6 +16,7 @@ import {
   type JobRow,
   type JobStore,
   type RunRow,
+  type RunStatus,
   STORAGE_LIMITS,
   type StoreDriver,
 } from '@again/storage';
@@ -34,11 +35,17 @@ const METHODS = [
   'countJobs',
   'jobIds',
   'endJob',
+  'pauseJob',
+  'resumeJob',
+  'updateJob',
+  'startRun',
   'nextDueAt',
   'claimDue',
   'renewLeases',
   'completeRuns',
   'claimExpiredRuns',
+  'releaseLeases',
+  'recordCallback',
   'getRun',
   'history',
   'runningRuns',
@@ -615,6 +622,195 @@ const MUTANTS: Array<[string, (real: MemoryDriver) => Overrides]> = [
   ],
 ];
 
+/** Every ledger entry of every job (running ones and history). */
+async function allRuns(real: MemoryDriver): Promise<RunRow[]> {
+  const runs = await real.runningRuns(undefined);
+  for (const id of await real.jobIds([])) {
+    runs.push(...((await real.history(id, { fromSequence: undefined, limit: undefined })) ?? []));
+  }
+  return runs;
+}
+
+/** A run row as a driver that forgot which runs were triggered would return it. */
+function untriggered(row: RunRow): RunRow {
+  return { ...row, trigger: false };
+}
+
+const FINISHED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'canceled', 'abandoned']);
+
+/** Mutants of the rules of pausing, updating, triggering, releasing and callbacks. */
+const OPERATION_MUTANTS: Array<[string, (real: MemoryDriver) => Overrides]> = [
+  ['pauseJob pausing nothing', (real) => ({ pauseJob: (id) => real.getJob(id) })],
+  ['resumeJob resuming nothing', (real) => ({ resumeJob: (id) => real.getJob(id) })],
+  [
+    'nextDueAt counting paused jobs',
+    (real) => ({
+      nextDueAt: async () => {
+        const jobs = await real.queryJobs({
+          ids: [],
+          states: ['scheduled', 'running', 'paused'],
+          offset: 0,
+          limit: undefined,
+        });
+        const times = jobs.flatMap((job) => (job.nextRunAt === null ? [] : [job.nextRunAt]));
+        return times.length === 0 ? null : Math.min(...times);
+      },
+    }),
+  ],
+  [
+    'completeRuns resuming the paused jobs it completes runs of',
+    (real) => ({
+      completeRuns: async (completions) => {
+        const paused = new Set<string>();
+        for (const completion of completions) {
+          const run = await real.getRun(completion.occurrenceId);
+          const job = run === undefined ? undefined : await real.getJob(run.jobId);
+          if (job?.state === 'paused') paused.add(job.id);
+        }
+        const recorded = await real.completeRuns(completions);
+        for (const id of paused) await real.resumeJob(id, 0);
+        return recorded;
+      },
+    }),
+  ],
+  [
+    'updateJob without the revision check',
+    (real) => ({
+      updateJob: async (update) => {
+        const job = await real.getJob(update.id);
+        return real.updateJob({ ...update, expectedRevision: job?.revision ?? 0 });
+      },
+    }),
+  ],
+  [
+    'updateJob resuming a paused job',
+    (real) => ({
+      updateJob: async (update) => {
+        const updated = await real.updateJob(update);
+        if (updated?.state !== 'paused') return updated;
+        return real.resumeJob(update.id, update.now);
+      },
+    }),
+  ],
+  [
+    'createJob keeping the revision of the job it replaces',
+    (real) => ({
+      createJob: async (input) => {
+        const old = await real.getJob(input.id);
+        let created = await real.createJob(input);
+        for (let revision = 0; revision < (old?.revision ?? 0); revision++) {
+          created =
+            (await real.updateJob({
+              id: input.id,
+              expectedRevision: revision,
+              spec: input.spec,
+              nextRunAt: input.nextRunAt,
+              now: input.now,
+            })) ?? created;
+        }
+        return created;
+      },
+    }),
+  ],
+  [
+    'startRun on a paused job',
+    (real) => ({
+      startRun: async (start) => {
+        if ((await real.getJob(start.jobId))?.state !== 'paused') return real.startRun(start);
+        await real.resumeJob(start.jobId, start.now);
+        const started = await real.startRun(start);
+        await real.pauseJob(start.jobId, start.now);
+        return started;
+      },
+    }),
+  ],
+  [
+    'startRun answering null for an occurrence id in the ledger',
+    (real) => ({
+      startRun: async (start) => {
+        const started = await real.startRun(start);
+        return started === 'occurrence-exists' ? null : started;
+      },
+    }),
+  ],
+  [
+    'claimDue treating a triggered run as a scheduled occurrence',
+    (real) => ({
+      claimDue: async (claim) => {
+        const triggered = new Set(
+          (await allRuns(real))
+            .filter((run) => run.trigger)
+            .map((run) => `${run.jobId}@${run.scheduledAt}`),
+        );
+        const clashing: string[] = [];
+        const result = await real.claimDue({
+          ...claim,
+          plan: (row, now) => {
+            const plan = claim.plan(row, now);
+            const entries = plan === null ? [] : [...plan.skipped, ...(plan.run ? [plan.run] : [])];
+            if (entries.some((entry) => triggered.has(`${row.id}@${entry.scheduledAt}`))) {
+              clashing.push(row.id);
+              return null;
+            }
+            return plan;
+          },
+        });
+        return { ...result, conflicts: [...result.conflicts, ...clashing] };
+      },
+    }),
+  ],
+  [
+    'triggered runs reported as scheduled ones',
+    (real) => ({
+      getRun: async (id) => {
+        const row = await real.getRun(id);
+        return row === undefined ? undefined : untriggered(row);
+      },
+      history: async (id, query) => (await real.history(id, query))?.map(untriggered),
+      runningRuns: async (id) => (await real.runningRuns(id)).map(untriggered),
+    }),
+  ],
+  [
+    'releaseLeases without owner and fence checks',
+    (real) => ({
+      releaseLeases: async (release) => {
+        let released = 0;
+        for (const lease of release.leases) {
+          const run = await real.getRun(lease.occurrenceId);
+          if (run?.status !== 'running' || run.owner === null) continue;
+          released += await real.releaseLeases({
+            owner: run.owner,
+            leases: [{ occurrenceId: lease.occurrenceId, fence: run.fence }],
+            now: release.now,
+          });
+        }
+        return released;
+      },
+    }),
+  ],
+  [
+    'releaseLeases leaving the lease valid at the release time',
+    (real) => ({
+      releaseLeases: (release) => real.releaseLeases({ ...release, now: release.now + 1 }),
+    }),
+  ],
+  [
+    'recordCallback answering true for any entry that exists',
+    (real) => ({
+      recordCallback: async (record) =>
+        (await real.recordCallback(record)) ||
+        (await real.getRun(record.occurrenceId)) !== undefined,
+    }),
+  ],
+  [
+    'recordCallback storing nothing',
+    (real) => ({
+      recordCallback: async (record) =>
+        FINISHED.has((await real.getRun(record.occurrenceId))?.status ?? 'running'),
+    }),
+  ],
+];
+
 describe('the conformance suite', () => {
   it('passes on a faithful delegate of the memory driver', async () => {
     expect(
@@ -625,7 +821,7 @@ describe('the conformance suite', () => {
     ).toEqual([]);
   });
 
-  it.each(MUTANTS)('fails on a driver with: %s', async (_name, make) => {
+  it.each([...MUTANTS, ...OPERATION_MUTANTS])('fails on a driver with: %s', async (_name, make) => {
     const failed = await failingTests(mutant(make), false);
     expect(failed.length).toBeGreaterThan(0);
   });

@@ -10,11 +10,14 @@
  */
 
 import {
+  type ClaimedRunRow,
   createJobStore,
   type DriverCompletion,
   type DriverDueClaim,
   type DriverDueClaimResult,
+  type DriverJobUpdate,
   type DriverNewJob,
+  type DriverStartRunResult,
   type DriverTakenOverRun,
   type DuePlan,
   isTerminalState,
@@ -22,9 +25,11 @@ import {
   type JobRow,
   type JobState,
   type JobStore,
+  type LeaseRelease,
   type LeaseRenewal,
   type LeaseRenewalRequest,
   type RunRow,
+  type RunStart,
   type RunStatus,
   type StoreCapabilities,
   type StoreDriver,
@@ -44,18 +49,22 @@ interface StoredRun {
   readonly sequence: number;
   fence: number;
   status: RunStatus;
+  /** Started by `startRun`, not by the schedule. */
+  readonly trigger: boolean;
   owner: string | null;
   leaseUntil: number | null;
   readonly startedAt: number | null;
   finishedAt: number | null;
   reason: string | null;
   result: string | null;
+  callback: string | null;
 }
 
 /** A job as kept in memory (mutable), with its ledger. */
 interface StoredJob {
   readonly id: string;
-  readonly spec: string;
+  spec: string;
+  revision: number;
   state: JobState;
   nextRunAt: number | null;
   fence: number;
@@ -91,12 +100,14 @@ function runRow(run: StoredRun): RunRow {
     sequence: run.sequence,
     fence: run.fence,
     status: run.status,
+    trigger: run.trigger,
     owner: run.owner,
     leaseUntil: run.leaseUntil,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     reason: run.reason,
     result: run.result,
+    callback: run.callback,
   };
 }
 
@@ -104,6 +115,7 @@ function jobRow(job: StoredJob): JobRow {
   return {
     id: job.id,
     spec: job.spec,
+    revision: job.revision,
     state: job.state,
     nextRunAt: job.nextRunAt,
     fence: job.fence,
@@ -114,6 +126,26 @@ function jobRow(job: StoredJob): JobRow {
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,
     lastRun: job.lastRun === null ? null : runRow(job.lastRun),
+  };
+}
+
+/** Whether a job takes its state from its runs and next occurrence (not paused, not terminal). */
+function isLive(state: JobState): boolean {
+  return state === 'scheduled' || state === 'running';
+}
+
+/** What a claim or `startRun` returns of a run it started. */
+function claimedRow(job: StoredJob, run: StoredRun): ClaimedRunRow {
+  return {
+    jobId: job.id,
+    createdAt: job.createdAt,
+    revision: job.revision,
+    scheduledAt: run.scheduledAt,
+    occurrenceId: run.occurrenceId,
+    sequence: run.sequence,
+    fence: run.fence,
+    startedAt: run.startedAt as number,
+    leaseUntil: run.leaseUntil as number,
   };
 }
 
@@ -189,6 +221,7 @@ export class MemoryDriver implements StoreDriver {
     const job: StoredJob = {
       id: input.id,
       spec: input.spec,
+      revision: 0,
       state: input.nextRunAt === null ? 'completed' : 'scheduled',
       nextRunAt: input.nextRunAt,
       // A new incarnation's fence is above every fence of the old one: no old lease matches.
@@ -255,6 +288,76 @@ export class MemoryDriver implements StoreDriver {
     return jobRow(job);
   }
 
+  async pauseJob(id: string, now: number): Promise<JobRow | undefined> {
+    const job = this.#jobs.get(id);
+    if (job === undefined) return undefined;
+    if (isLive(job.state)) {
+      this.#setState(job, 'paused');
+      job.updatedAt = now;
+      this.#reindex(job);
+    }
+    return jobRow(job);
+  }
+
+  async resumeJob(id: string, now: number): Promise<JobRow | undefined> {
+    const job = this.#jobs.get(id);
+    if (job === undefined) return undefined;
+    if (job.state === 'paused') {
+      this.#setState(job, this.#liveState(job));
+      job.updatedAt = now;
+      this.#reindex(job);
+      // A job resumed as completed has no next occurrence: nothing to wake for.
+      if (job.nextRunAt !== null) this.#notify({ jobId: job.id, at: job.nextRunAt });
+    }
+    return jobRow(job);
+  }
+
+  async updateJob(update: DriverJobUpdate): Promise<JobRow | null | undefined> {
+    const job = this.#jobs.get(update.id);
+    if (job === undefined) return undefined;
+    if (isTerminalState(job.state) || job.revision !== update.expectedRevision) return null;
+    job.spec = update.spec;
+    job.revision++;
+    job.nextRunAt = update.nextRunAt;
+    job.updatedAt = update.now;
+    if (job.state !== 'paused') this.#setState(job, this.#liveState(job));
+    this.#reindex(job);
+    if (job.state !== 'paused' && job.nextRunAt !== null) {
+      this.#notify({ jobId: job.id, at: job.nextRunAt });
+    }
+    return jobRow(job);
+  }
+
+  async startRun(start: RunStart): Promise<DriverStartRunResult> {
+    const job = this.#jobs.get(start.jobId);
+    if (job === undefined) return undefined;
+    if (!isLive(job.state)) return null;
+    if (this.#runs.has(start.occurrenceId)) return 'occurrence-exists';
+    job.fence++;
+    const run: StoredRun = {
+      jobId: job.id,
+      scheduledAt: start.scheduledAt,
+      occurrenceId: start.occurrenceId,
+      sequence: ++job.sequence,
+      fence: job.fence,
+      status: 'running',
+      trigger: true,
+      owner: start.owner,
+      leaseUntil: start.now + start.leaseDuration,
+      startedAt: start.now,
+      finishedAt: null,
+      reason: null,
+      result: null,
+      callback: null,
+    };
+    this.#append(job, run);
+    this.#running.add(run);
+    job.activeRuns++;
+    job.updatedAt = start.now;
+    this.#setState(job, 'running');
+    return claimedRow(job, run);
+  }
+
   async nextDueAt(): Promise<number | null> {
     return this.#due.peek()?.dueAt ?? null;
   }
@@ -272,6 +375,7 @@ export class MemoryDriver implements StoreDriver {
         {
           id: job.id,
           createdAt: job.createdAt,
+          revision: job.revision,
           nextRunAt: job.dueAt,
           started: job.started,
           activeRuns: job.activeRuns,
@@ -290,18 +394,7 @@ export class MemoryDriver implements StoreDriver {
         continue;
       }
       const run = this.#apply(job, plan, claim);
-      if (run !== null) {
-        runs.push({
-          jobId: job.id,
-          createdAt: job.createdAt,
-          scheduledAt: run.scheduledAt,
-          occurrenceId: run.occurrenceId,
-          sequence: run.sequence,
-          fence: run.fence,
-          startedAt: now,
-          leaseUntil: run.leaseUntil as number,
-        });
-      }
+      if (run !== null) runs.push(claimedRow(job, run));
     }
     return { now, examined: selected.length, runs, conflicts };
   }
@@ -318,12 +411,14 @@ export class MemoryDriver implements StoreDriver {
         sequence: ++job.sequence,
         fence: job.fence,
         status: 'skipped',
+        trigger: false,
         owner: null,
         leaseUntil: null,
         startedAt: null,
         finishedAt: now,
         reason: entry.reason,
         result: null,
+        callback: null,
       });
     }
     let run: StoredRun | null = null;
@@ -335,12 +430,14 @@ export class MemoryDriver implements StoreDriver {
         sequence: ++job.sequence,
         fence: job.fence,
         status: 'running',
+        trigger: false,
         owner: claim.owner,
         leaseUntil: now + claim.leaseDuration,
         startedAt: now,
         finishedAt: null,
         reason: null,
         result: null,
+        callback: null,
       };
       this.#append(job, run);
       this.#running.add(run);
@@ -401,7 +498,7 @@ export class MemoryDriver implements StoreDriver {
     job.activeRuns = Math.max(job.activeRuns - 1, 0);
     job.lastRun = run;
     job.updatedAt = Math.max(job.updatedAt, completion.finishedAt);
-    if (!isTerminalState(job.state)) this.#setState(job, this.#liveState(job));
+    if (isLive(job.state)) this.#setState(job, this.#liveState(job));
     this.#trimTo(job, completion.historyLimit ?? this.#historyLimit);
     return true;
   }
@@ -427,6 +524,32 @@ export class MemoryDriver implements StoreDriver {
       run.leaseUntil = claim.now + claim.leaseDuration;
       return { job: jobRow(job), run: runRow(run), previousOwner };
     });
+  }
+
+  async releaseLeases(release: LeaseRelease): Promise<number> {
+    let released = 0;
+    for (const lease of release.leases) {
+      const run = this.#runs.get(lease.occurrenceId);
+      if (
+        run !== undefined &&
+        run.status === 'running' &&
+        run.owner === release.owner &&
+        run.fence === lease.fence
+      ) {
+        // Expired at once: any instance's takeover at the release time takes it.
+        run.leaseUntil = release.now - 1;
+        released++;
+      }
+    }
+    return released;
+  }
+
+  async recordCallback(record: { occurrenceId: string; callback: string }): Promise<boolean> {
+    const run = this.#runs.get(record.occurrenceId);
+    if (run === undefined || run.status === 'running' || run.status === 'skipped') return false;
+    // The job's `lastRun` is this very object when it is the last run, so it sees the callback too.
+    run.callback = record.callback;
+    return true;
   }
 
   async getRun(occurrenceId: string): Promise<RunRow | undefined> {
@@ -528,7 +651,7 @@ export class MemoryDriver implements StoreDriver {
     this.#stateCounts.set(state, (this.#stateCounts.get(state) ?? 0) + delta);
   }
 
-  /** The state of a non-terminal job from its running entries and next occurrence. */
+  /** The state of a live job from its running entries and next occurrence. */
   #liveState(job: StoredJob): JobState {
     if (job.activeRuns > 0) return 'running';
     return job.nextRunAt === null ? 'completed' : 'scheduled';
@@ -547,14 +670,17 @@ export class MemoryDriver implements StoreDriver {
   }
 
   /**
-   * Whether no entry of `plan` repeats an occurrence id of the store or a scheduled time of the
-   * job's ledger (the plan itself was checked for repeats). The ledger is short: a scan is fine.
+   * Whether no entry of `plan` repeats an occurrence id of the store or the scheduled time of a
+   * scheduled entry of the job's ledger (triggered runs share times freely; the plan itself was
+   * checked for repeats). The ledger is short: a scan is fine.
    */
   #allNew(job: StoredJob, plan: DuePlan): boolean {
     const entries = plan.run === null ? plan.skipped : [...plan.skipped, plan.run];
     for (const entry of entries) {
       if (this.#runs.has(entry.occurrenceId)) return false;
-      for (const run of job.ledger) if (run.scheduledAt === entry.scheduledAt) return false;
+      for (const run of job.ledger) {
+        if (!run.trigger && run.scheduledAt === entry.scheduledAt) return false;
+      }
     }
     return true;
   }
@@ -598,7 +724,7 @@ export class MemoryDriver implements StoreDriver {
 
   /** Points the due index at the job's current due time (or takes the job out of it). */
   #reindex(job: StoredJob): void {
-    if (job.nextRunAt !== null && !isTerminalState(job.state)) {
+    if (job.nextRunAt !== null && isLive(job.state)) {
       job.dueAt = job.nextRunAt;
       this.#due.update(job);
     } else {

@@ -13,9 +13,11 @@
 import type {
   DuePlan,
   JobState,
+  LeaseRelease,
   LeaseRenewal,
   LeaseRenewalRequest,
   RunCompletion,
+  RunStart,
   RunStatus,
   StoreCapabilities,
   TerminalJobState,
@@ -28,14 +30,15 @@ import type {
  *
  * @example
  * ```ts
- * const row: JobRow = { id: 'a', spec: '{}', state: 'scheduled', nextRunAt: 1, fence: 0, sequence: 0,
- *   started: 0, runs: 0, activeRuns: 0, createdAt: 0, updatedAt: 0, lastRun: null };
+ * const row: JobRow = { id: 'a', spec: '{}', revision: 0, state: 'scheduled', nextRunAt: 1, fence: 0,
+ *   sequence: 0, started: 0, runs: 0, activeRuns: 0, createdAt: 0, updatedAt: 0, lastRun: null };
  * ```
  */
 export interface JobRow {
   readonly id: string;
   /** The job definition as JSON text, exactly as the driver received it. */
   readonly spec: string;
+  readonly revision: number;
   readonly state: JobState;
   readonly nextRunAt: number | null;
   readonly fence: number;
@@ -49,12 +52,13 @@ export interface JobRow {
 }
 
 /**
- * A ledger entry as a driver returns it: a `RunRecord` with its result still as text.
+ * A ledger entry as a driver returns it: a `RunRecord` with its result and callback still as text.
  *
  * @example
  * ```ts
  * const row: RunRow = { jobId: 'a', scheduledAt: 1, occurrenceId: 'a@1', sequence: 1, fence: 1,
- *   status: 'running', owner: 'me', leaseUntil: 30_001, startedAt: 1, finishedAt: null, reason: null, result: null };
+ *   status: 'running', trigger: false, owner: 'me', leaseUntil: 30_001, startedAt: 1, finishedAt: null,
+ *   reason: null, result: null, callback: null };
  * ```
  */
 export interface RunRow {
@@ -64,6 +68,7 @@ export interface RunRow {
   readonly sequence: number;
   readonly fence: number;
   readonly status: RunStatus;
+  readonly trigger: boolean;
   readonly owner: string | null;
   readonly leaseUntil: number | null;
   readonly startedAt: number | null;
@@ -71,6 +76,8 @@ export interface RunRow {
   readonly reason: string | null;
   /** The result payload as JSON text, or `null`. */
   readonly result: string | null;
+  /** The callback outcome as JSON text, or `null`. */
+  readonly callback: string | null;
 }
 
 /**
@@ -79,12 +86,13 @@ export interface RunRow {
  *
  * @example
  * ```ts
- * const due: DueRow = { id: 'a', createdAt: 0, nextRunAt: 1_000, started: 0, activeRuns: 0, spec: '{}' };
+ * const due: DueRow = { id: 'a', createdAt: 0, revision: 0, nextRunAt: 1_000, started: 0, activeRuns: 0, spec: '{}' };
  * ```
  */
 export interface DueRow {
   readonly id: string;
   readonly createdAt: number;
+  readonly revision: number;
   readonly nextRunAt: number;
   readonly started: number;
   readonly activeRuns: number;
@@ -127,6 +135,27 @@ export interface DriverDueClaim {
 }
 
 /**
+ * A run started by a claim or by `startRun`, as a driver returns it; see `ClaimedRun`.
+ *
+ * @example
+ * ```ts
+ * const run: ClaimedRunRow = { jobId: 'a', createdAt: 0, revision: 0, scheduledAt: 1_000,
+ *   occurrenceId: 'a@1000', sequence: 1, fence: 1, startedAt: 1_000, leaseUntil: 31_000 };
+ * ```
+ */
+export interface ClaimedRunRow {
+  readonly jobId: string;
+  readonly createdAt: number;
+  readonly revision: number;
+  readonly scheduledAt: number;
+  readonly occurrenceId: string;
+  readonly sequence: number;
+  readonly fence: number;
+  readonly startedAt: number;
+  readonly leaseUntil: number;
+}
+
+/**
  * What a driver's `claimDue` returns; see `DueClaimResult`.
  *
  * @example
@@ -137,18 +166,38 @@ export interface DriverDueClaim {
 export interface DriverDueClaimResult {
   readonly now: number;
   readonly examined: number;
-  readonly runs: ReadonlyArray<{
-    readonly jobId: string;
-    readonly createdAt: number;
-    readonly scheduledAt: number;
-    readonly occurrenceId: string;
-    readonly sequence: number;
-    readonly fence: number;
-    readonly startedAt: number;
-    readonly leaseUntil: number;
-  }>;
+  readonly runs: readonly ClaimedRunRow[];
   readonly conflicts: readonly string[];
 }
+
+/**
+ * `updateJob`'s argument, checked: the spec is JSON text.
+ *
+ * @example
+ * ```ts
+ * const update: DriverJobUpdate = { id: 'a', expectedRevision: 0, spec: '{"every":500}', nextRunAt: 1_500, now: 1_000 };
+ * ```
+ */
+export interface DriverJobUpdate {
+  readonly id: string;
+  readonly expectedRevision: number;
+  readonly spec: string;
+  readonly nextRunAt: number | null;
+  readonly now: number;
+}
+
+/**
+ * What a driver's `startRun` returns: the run started; `null` when the job is paused or
+ * terminal; `undefined` when it does not exist; `'occurrence-exists'` when the occurrence id is
+ * already in the ledger (the wrapper refuses that as an invalid argument). Nothing is written
+ * unless a run is returned.
+ *
+ * @example
+ * ```ts
+ * const outcome: DriverStartRunResult = 'occurrence-exists';
+ * ```
+ */
+export type DriverStartRunResult = ClaimedRunRow | null | undefined | 'occurrence-exists';
 
 /**
  * One completion, checked: the result is JSON text, `reason` is `null` when absent and
@@ -193,7 +242,8 @@ export interface DriverTakenOverRun {
  * - `queryJobs` gets an integer `offset >= 0` and a `limit` (`undefined` = none);
  * - `history` gets `fromSequence` and `limit` as positive integers or `undefined`;
  * - retention values are positive integers or `undefined`;
- * - batches are non-empty and never repeat an occurrence.
+ * - batches are non-empty and never repeat an occurrence;
+ * - specs, results and callbacks are JSON text.
  *
  * A driver may throw anything when the database fails: the wrapper turns it into a
  * `StorageError` with the error as `cause`. It throws `JobExistsError` for a taken id and may
@@ -223,6 +273,10 @@ export interface StoreDriver {
   countJobs(states: readonly JobState[]): Promise<number>;
   jobIds(states: readonly JobState[]): Promise<string[]>;
   endJob(id: string, state: TerminalJobState, now: number): Promise<JobRow | undefined>;
+  pauseJob(id: string, now: number): Promise<JobRow | undefined>;
+  resumeJob(id: string, now: number): Promise<JobRow | undefined>;
+  updateJob(update: DriverJobUpdate): Promise<JobRow | null | undefined>;
+  startRun(start: RunStart): Promise<DriverStartRunResult>;
   nextDueAt(): Promise<number | null>;
   claimDue(claim: DriverDueClaim): Promise<DriverDueClaimResult>;
   renewLeases(renewal: LeaseRenewalRequest): Promise<LeaseRenewal>;
@@ -233,6 +287,11 @@ export interface StoreDriver {
     readonly leaseDuration: number;
     readonly limit: number;
   }): Promise<DriverTakenOverRun[]>;
+  releaseLeases(release: LeaseRelease): Promise<number>;
+  recordCallback(record: {
+    readonly occurrenceId: string;
+    readonly callback: string;
+  }): Promise<boolean>;
   getRun(occurrenceId: string): Promise<RunRow | undefined>;
   history(
     jobId: string,

@@ -1,9 +1,12 @@
 export { STORAGE_LIMITS } from './checks.js';
 export type {
+  ClaimedRunRow,
   DriverCompletion,
   DriverDueClaim,
   DriverDueClaimResult,
+  DriverJobUpdate,
   DriverNewJob,
+  DriverStartRunResult,
   DriverTakenOverRun,
   DueRow,
   JobRow,
@@ -13,6 +16,7 @@ export type {
 export { JobExistsError, StorageError, type StorageErrorCode } from './errors.js';
 export { createJobStore } from './store.js';
 export {
+  type CallbackRecord,
   type ClaimedRun,
   type DueClaim,
   type DueClaimResult,
@@ -29,8 +33,10 @@ export {
   type JobRetention,
   type JobState,
   type JobStore,
+  type JobUpdate,
   type JsonObject,
   type JsonValue,
+  type LeaseRelease,
   type LeaseRenewal,
   type LeaseRenewalRequest,
   type LostLeaseReason,
@@ -38,6 +44,7 @@ export {
   type RunCompletion,
   type RunLease,
   type RunRecord,
+  type RunStart,
   type RunStatus,
   type SkippedOccurrence,
   type StoreCapabilities,

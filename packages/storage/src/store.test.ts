@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type {
+  ClaimedRunRow,
   DriverCompletion,
   DriverDueClaim,
   DueRow,
@@ -16,6 +17,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const JOB_ROW: JobRow = {
   id: 'a',
   spec: '{"z":1,"a":[true,null]}',
+  revision: 0,
   state: 'scheduled',
   nextRunAt: 1000,
   fence: 0,
@@ -35,17 +37,32 @@ const RUN_ROW: RunRow = {
   sequence: 1,
   fence: 1,
   status: 'running',
+  trigger: false,
   owner: 'me',
   leaseUntil: 31_000,
   startedAt: 1000,
   finishedAt: null,
   reason: null,
   result: null,
+  callback: null,
+};
+
+const CLAIMED_ROW: ClaimedRunRow = {
+  jobId: 'a',
+  createdAt: 0,
+  revision: 2,
+  scheduledAt: 1000,
+  occurrenceId: 'a!1000',
+  sequence: 1,
+  fence: 1,
+  startedAt: 1000,
+  leaseUntil: 31_000,
 };
 
 const DUE_ROW: DueRow = {
   id: 'a',
   createdAt: 0,
+  revision: 0,
   nextRunAt: 1000,
   started: 0,
   activeRuns: 0,
@@ -70,6 +87,10 @@ function fakeDriver(due: DueRow[] = [DUE_ROW]): Mutable<StoreDriver> & {
     countJobs: vi.fn(async () => 1),
     jobIds: vi.fn(async () => ['a']),
     endJob: vi.fn(async () => JOB_ROW),
+    pauseJob: vi.fn(async () => JOB_ROW),
+    resumeJob: vi.fn(async () => JOB_ROW),
+    updateJob: vi.fn(async () => JOB_ROW),
+    startRun: vi.fn(async () => CLAIMED_ROW),
     nextDueAt: vi.fn(async () => 1000),
     claimDue: vi.fn(async (claim: DriverDueClaim) => {
       for (const row of due) planned.push(claim.plan(row, claim.now));
@@ -84,6 +105,8 @@ function fakeDriver(due: DueRow[] = [DUE_ROW]): Mutable<StoreDriver> & {
       completions.map(() => true),
     ),
     claimExpiredRuns: vi.fn(async () => [{ job: JOB_ROW, run: RUN_ROW, previousOwner: 'old' }]),
+    releaseLeases: vi.fn(async (release) => release.leases.length),
+    recordCallback: vi.fn(async () => true),
     getRun: vi.fn(async () => RUN_ROW),
     history: vi.fn(async () => []),
     runningRuns: vi.fn(async () => [RUN_ROW]),
@@ -102,6 +125,24 @@ const CALLS: ReadonlyArray<[string, (store: JobStore) => Promise<unknown>]> = [
   ['countJobs', (store) => store.countJobs()],
   ['jobIds', (store) => store.jobIds()],
   ['endJob', (store) => store.endJob('a', 'removed', 1)],
+  ['pauseJob', (store) => store.pauseJob('a', 1)],
+  ['resumeJob', (store) => store.resumeJob('a', 1)],
+  [
+    'updateJob',
+    (store) => store.updateJob({ id: 'a', expectedRevision: 0, spec: {}, nextRunAt: 1, now: 1 }),
+  ],
+  [
+    'startRun',
+    (store) =>
+      store.startRun({
+        jobId: 'a',
+        occurrenceId: 'a!1',
+        scheduledAt: 1,
+        owner: 'me',
+        leaseDuration: 1,
+        now: 1,
+      }),
+  ],
   ['nextDueAt', (store) => store.nextDueAt()],
   [
     'claimDue',
@@ -136,6 +177,12 @@ const CALLS: ReadonlyArray<[string, (store: JobStore) => Promise<unknown>]> = [
     'claimExpiredRuns',
     (store) => store.claimExpiredRuns({ owner: 'me', now: 1, leaseDuration: 1, limit: 1 }),
   ],
+  [
+    'releaseLeases',
+    (store) =>
+      store.releaseLeases({ owner: 'me', leases: [{ occurrenceId: 'a@1', fence: 1 }], now: 1 }),
+  ],
+  ['recordCallback', (store) => store.recordCallback({ occurrenceId: 'a@1', callback: {} })],
   ['getRun', (store) => store.getRun('a@1')],
   ['history', (store) => store.history('a')],
   ['runningRuns', (store) => store.runningRuns()],
@@ -159,6 +206,7 @@ const SHORTCUTS: ReadonlyArray<[string, (store: JobStore) => Promise<unknown>]> 
     'claimExpiredRuns',
     (store) => store.claimExpiredRuns({ owner: 'me', now: 1, leaseDuration: 1, limit: 0 }),
   ],
+  ['releaseLeases', (store) => store.releaseLeases({ owner: 'me', leases: [], now: 1 })],
   ['pruneHistory', (store) => store.pruneHistory({ now: 1 })],
 ];
 
@@ -202,11 +250,17 @@ describe('createJobStore: the driver', () => {
     'countJobs',
     'jobIds',
     'endJob',
+    'pauseJob',
+    'resumeJob',
+    'updateJob',
+    'startRun',
     'nextDueAt',
     'claimDue',
     'renewLeases',
     'completeRuns',
     'claimExpiredRuns',
+    'releaseLeases',
+    'recordCallback',
     'getRun',
     'history',
     'runningRuns',
@@ -424,6 +478,7 @@ describe('createJobStore: close', () => {
       [],
       [],
       0,
+      0,
     ]);
     expect(driverCalls(driver)).toBe(0);
   });
@@ -443,6 +498,16 @@ const RENEWAL = {
 };
 const EXPIRED = { owner: 'me', now: 1, leaseDuration: 1, limit: 1 } as const;
 const NEW_JOB = { id: 'a', spec: {}, nextRunAt: 1, now: 0 } as const;
+const UPDATE = { id: 'a', expectedRevision: 0, spec: {}, nextRunAt: 1, now: 1 } as const;
+const START = {
+  jobId: 'a',
+  occurrenceId: 'a!1',
+  scheduledAt: 1,
+  owner: 'me',
+  leaseDuration: 1,
+  now: 1,
+} as const;
+const RELEASE = { owner: 'me', leases: [{ occurrenceId: 'a@1', fence: 1 }], now: 1 };
 
 const ARGUMENT_CASES: ArgumentCase[] = [
   ['createJob', (s) => s.createJob(null as never), 'job'],
@@ -549,6 +614,59 @@ const ARGUMENT_CASES: ArgumentCase[] = [
     'claim.leaseDuration',
   ],
   ['claimExpiredRuns', (s) => s.claimExpiredRuns({ ...EXPIRED, limit: -1 }), 'claim.limit'],
+  ['pauseJob', (s) => s.pauseJob('', 1), 'id'],
+  ['pauseJob', (s) => s.pauseJob('a', Number.NaN), 'now'],
+  ['resumeJob', (s) => s.resumeJob('a\u0000', 1), 'id'],
+  ['resumeJob', (s) => s.resumeJob('a', 0.5), 'now'],
+  ['updateJob', (s) => s.updateJob(null as never), 'update'],
+  ['updateJob', (s) => s.updateJob({ ...UPDATE, id: '' }), 'update.id'],
+  ['updateJob', (s) => s.updateJob({ ...UPDATE, expectedRevision: -1 }), 'update.expectedRevision'],
+  [
+    'updateJob',
+    (s) => s.updateJob({ ...UPDATE, expectedRevision: undefined as never }),
+    'update.expectedRevision',
+  ],
+  ['updateJob', (s) => s.updateJob({ ...UPDATE, spec: null as never }), 'update.spec'],
+  ['updateJob', (s) => s.updateJob({ ...UPDATE, spec: { f: () => 1 } as never }), 'update.spec.f'],
+  ['updateJob', (s) => s.updateJob({ ...UPDATE, nextRunAt: 1.5 }), 'update.nextRunAt'],
+  ['updateJob', (s) => s.updateJob({ ...UPDATE, now: -1 }), 'update.now'],
+  ['startRun', (s) => s.startRun(undefined as never), 'start'],
+  ['startRun', (s) => s.startRun({ ...START, jobId: '' }), 'start.jobId'],
+  ['startRun', (s) => s.startRun({ ...START, occurrenceId: '\uD800' }), 'start.occurrenceId'],
+  ['startRun', (s) => s.startRun({ ...START, scheduledAt: Number.NaN }), 'start.scheduledAt'],
+  ['startRun', (s) => s.startRun({ ...START, owner: 7 as never }), 'start.owner'],
+  ['startRun', (s) => s.startRun({ ...START, leaseDuration: 0 }), 'start.leaseDuration'],
+  ['startRun', (s) => s.startRun({ ...START, now: 8.64e15 + 1 }), 'start.now'],
+  ['releaseLeases', (s) => s.releaseLeases(null as never), 'release'],
+  ['releaseLeases', (s) => s.releaseLeases({ ...RELEASE, owner: '' }), 'release.owner'],
+  ['releaseLeases', (s) => s.releaseLeases({ ...RELEASE, leases: 'a' as never }), 'release.leases'],
+  [
+    'releaseLeases',
+    (s) => s.releaseLeases({ ...RELEASE, leases: [{ occurrenceId: 'a', fence: 1.5 }] }),
+    'release.leases[0].fence',
+  ],
+  [
+    'releaseLeases',
+    (s) => s.releaseLeases({ ...RELEASE, leases: [...RELEASE.leases, ...RELEASE.leases] }),
+    'release.leases',
+  ],
+  ['releaseLeases', (s) => s.releaseLeases({ ...RELEASE, now: Number.NaN }), 'release.now'],
+  ['recordCallback', (s) => s.recordCallback(null as never), 'record'],
+  [
+    'recordCallback',
+    (s) => s.recordCallback({ occurrenceId: '', callback: {} }),
+    'record.occurrenceId',
+  ],
+  [
+    'recordCallback',
+    (s) => s.recordCallback({ occurrenceId: 'a@1', callback: null as never }),
+    'record.callback',
+  ],
+  [
+    'recordCallback',
+    (s) => s.recordCallback({ occurrenceId: 'a@1', callback: { at: new Date() } as never }),
+    'record.callback.at',
+  ],
   ['getRun', (s) => s.getRun(''), 'occurrenceId'],
   ['history', (s) => s.history('', {}), 'jobId'],
   ['history', (s) => s.history('a', null as never), 'query'],
@@ -710,6 +828,75 @@ describe('createJobStore: what the driver receives', () => {
       run: RUN_ROW,
       previousOwner: 'old',
     });
+  });
+});
+
+describe('createJobStore: operating jobs in place', () => {
+  it('hands the driver checked updates, starts, releases and callbacks (JSON as text)', async () => {
+    const driver = fakeDriver();
+    const store = createJobStore(driver);
+    await store.pauseJob('a', -0);
+    await store.resumeJob('a', 3);
+    expect(vi.mocked(driver.pauseJob).mock.calls).toEqual([['a', 0]]);
+    expect(vi.mocked(driver.resumeJob).mock.calls).toEqual([['a', 3]]);
+    await store.updateJob({ ...UPDATE, spec: { z: 1, a: '\u0000' }, nextRunAt: null });
+    expect(vi.mocked(driver.updateJob).mock.calls).toEqual([
+      [{ ...UPDATE, spec: '{"z":1,"a":"\\u0000"}', nextRunAt: null }],
+    ]);
+    await store.startRun({ ...START, extra: true } as typeof START);
+    expect(vi.mocked(driver.startRun).mock.calls).toEqual([[START]]);
+    expect(await store.releaseLeases(RELEASE)).toBe(1);
+    expect(vi.mocked(driver.releaseLeases).mock.calls).toEqual([[RELEASE]]);
+    await store.recordCallback({ occurrenceId: 'a@1', callback: { b: [1], a: null } });
+    expect(vi.mocked(driver.recordCallback).mock.calls).toEqual([
+      [{ occurrenceId: 'a@1', callback: '{"b":[1],"a":null}' }],
+    ]);
+  });
+
+  it('returns revision, trigger and callback parsed; undefined and null pass through', async () => {
+    const driver = fakeDriver();
+    const run: RunRow = { ...RUN_ROW, trigger: true, status: 'failed', callback: '{"s":1,"a":2}' };
+    driver.getRun = vi.fn(async () => run);
+    driver.getJob = vi.fn(async () => ({ ...JOB_ROW, revision: 4, lastRun: run }));
+    const store = createJobStore(driver);
+    const read = await store.getRun('a@1');
+    expect(read).toMatchObject({ trigger: true, callback: { s: 1, a: 2 } });
+    expect(JSON.stringify(read?.callback)).toBe('{"s":1,"a":2}');
+    expect(await store.getJob('a')).toMatchObject({
+      revision: 4,
+      lastRun: { trigger: true, callback: { s: 1, a: 2 } },
+    });
+    const started = await store.startRun(START);
+    expect(started).toEqual(CLAIMED_ROW);
+    expect(started).not.toBe(CLAIMED_ROW);
+    driver.startRun = vi.fn(async () => null);
+    expect(await store.startRun(START)).toBeNull();
+    driver.startRun = vi.fn(async () => undefined);
+    expect(await store.startRun(START)).toBeUndefined();
+    driver.updateJob = vi.fn(async () => null);
+    expect(await store.updateJob(UPDATE)).toBeNull();
+    driver.updateJob = vi.fn(async () => undefined);
+    expect(await store.updateJob(UPDATE)).toBeUndefined();
+    driver.pauseJob = vi.fn(async () => undefined);
+    expect(await store.pauseJob('a', 1)).toBeUndefined();
+    driver.recordCallback = vi.fn(async () => false);
+    expect(await store.recordCallback({ occurrenceId: 'a@1', callback: {} })).toBe(false);
+  });
+
+  it("refuses startRun's occurrence already in the ledger as an invalid argument, naming it", async () => {
+    const driver = fakeDriver();
+    driver.startRun = vi.fn(async () => 'occurrence-exists' as const);
+    const error = await storageError(createJobStore(driver).startRun(START));
+    expect(error).toMatchObject({ code: 'ERR_STORAGE_INVALID_ARGUMENT', operation: 'startRun' });
+    expect(error.message).toContain('start.occurrenceId "a!1"');
+  });
+
+  it('turns an unreadable stored callback into ERR_STORAGE_CORRUPT', async () => {
+    const driver = fakeDriver();
+    driver.getRun = vi.fn(async () => ({ ...RUN_ROW, callback: '[]' }));
+    const error = await storageError(createJobStore(driver).getRun('a@1'));
+    expect(error).toMatchObject({ code: 'ERR_STORAGE_CORRUPT', operation: 'getRun' });
+    expect(error.message).toContain('callback');
   });
 });
 

@@ -5,10 +5,18 @@
  */
 
 import { Checks, STORAGE_LIMITS } from './checks.js';
-import type { DriverCompletion, DueRow, JobRow, RunRow, StoreDriver } from './driver.js';
+import type {
+  ClaimedRunRow,
+  DriverCompletion,
+  DueRow,
+  JobRow,
+  RunRow,
+  StoreDriver,
+} from './driver.js';
 import { JobExistsError, StorageError } from './errors.js';
 import { jsonObjectText, parseJsonObject } from './json.js';
 import type {
+  CallbackRecord,
   ClaimedRun,
   DueClaim,
   DueClaimResult,
@@ -22,11 +30,14 @@ import type {
   JobRetention,
   JobState,
   JobStore,
+  JobUpdate,
+  LeaseRelease,
   LeaseRenewal,
   LeaseRenewalRequest,
   NewJob,
   RunCompletion,
   RunRecord,
+  RunStart,
   SkippedOccurrence,
   StoreCapabilities,
   TakenOverRun,
@@ -42,11 +53,17 @@ const DRIVER_METHODS = [
   'countJobs',
   'jobIds',
   'endJob',
+  'pauseJob',
+  'resumeJob',
+  'updateJob',
+  'startRun',
   'nextDueAt',
   'claimDue',
   'renewLeases',
   'completeRuns',
   'claimExpiredRuns',
+  'releaseLeases',
+  'recordCallback',
   'getRun',
   'history',
   'runningRuns',
@@ -70,6 +87,7 @@ function toRun(row: RunRow, operation: string): RunRecord {
     sequence: row.sequence,
     fence: row.fence,
     status: row.status,
+    trigger: row.trigger,
     owner: row.owner,
     leaseUntil: row.leaseUntil,
     startedAt: row.startedAt,
@@ -79,6 +97,10 @@ function toRun(row: RunRow, operation: string): RunRecord {
       row.result === null
         ? null
         : parseJsonObject(row.result, operation, `the result of run "${row.occurrenceId}"`),
+    callback:
+      row.callback === null
+        ? null
+        : parseJsonObject(row.callback, operation, `the callback of run "${row.occurrenceId}"`),
   };
 }
 
@@ -86,6 +108,7 @@ function toJob(row: JobRow, operation: string): JobRecord {
   return {
     id: row.id,
     spec: parseJsonObject(row.spec, operation, `the spec of job "${row.id}"`),
+    revision: row.revision,
     state: row.state,
     nextRunAt: row.nextRunAt,
     fence: row.fence,
@@ -99,10 +122,25 @@ function toJob(row: JobRow, operation: string): JobRecord {
   };
 }
 
+function toClaimedRun(run: ClaimedRunRow): ClaimedRun {
+  return {
+    jobId: run.jobId,
+    createdAt: run.createdAt,
+    revision: run.revision,
+    scheduledAt: run.scheduledAt,
+    occurrenceId: run.occurrenceId,
+    sequence: run.sequence,
+    fence: run.fence,
+    startedAt: run.startedAt,
+    leaseUntil: run.leaseUntil,
+  };
+}
+
 /** The planner's view of a due row: the spec is parsed on first read. */
 class DueJobView implements DueJob {
   readonly id: string;
   readonly createdAt: number;
+  readonly revision: number;
   readonly nextRunAt: number;
   readonly started: number;
   readonly activeRuns: number;
@@ -112,6 +150,7 @@ class DueJobView implements DueJob {
   constructor(row: DueRow) {
     this.id = row.id;
     this.createdAt = row.createdAt;
+    this.revision = row.revision;
     this.nextRunAt = row.nextRunAt;
     this.started = row.started;
     this.activeRuns = row.activeRuns;
@@ -275,6 +314,59 @@ class RuntimeStore implements JobStore {
     return row === undefined ? undefined : toJob(row, 'endJob');
   }
 
+  async pauseJob(id: string, now: number): Promise<JobRecord | undefined> {
+    const check = new Checks('pauseJob');
+    const args = [check.text('id', id), check.time('now', now)] as const;
+    const row = await this.#call('pauseJob', () => this.#driver.pauseJob(...args));
+    return row === undefined ? undefined : toJob(row, 'pauseJob');
+  }
+
+  async resumeJob(id: string, now: number): Promise<JobRecord | undefined> {
+    const check = new Checks('resumeJob');
+    const args = [check.text('id', id), check.time('now', now)] as const;
+    const row = await this.#call('resumeJob', () => this.#driver.resumeJob(...args));
+    return row === undefined ? undefined : toJob(row, 'resumeJob');
+  }
+
+  async updateJob(update: JobUpdate): Promise<JobRecord | null | undefined> {
+    const check = new Checks('updateJob');
+    const u = check.object('update', update);
+    const checked = {
+      id: check.text('update.id', u.id),
+      expectedRevision: check.integer(
+        'update.expectedRevision',
+        u.expectedRevision,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      spec: jsonObjectText(u.spec, 'updateJob', 'update.spec'),
+      nextRunAt: check.timeOrNull('update.nextRunAt', u.nextRunAt),
+      now: check.time('update.now', u.now),
+    };
+    const row = await this.#call('updateJob', () => this.#driver.updateJob(checked));
+    return row === undefined || row === null ? row : toJob(row, 'updateJob');
+  }
+
+  async startRun(start: RunStart): Promise<ClaimedRun | null | undefined> {
+    const check = new Checks('startRun');
+    const s = check.object('start', start);
+    const checked = {
+      jobId: check.text('start.jobId', s.jobId),
+      occurrenceId: check.text('start.occurrenceId', s.occurrenceId),
+      scheduledAt: check.time('start.scheduledAt', s.scheduledAt),
+      owner: check.text('start.owner', s.owner),
+      leaseDuration: check.leaseDuration('start.leaseDuration', s.leaseDuration),
+      now: check.time('start.now', s.now),
+    };
+    const result = await this.#call('startRun', () => this.#driver.startRun(checked));
+    if (result === 'occurrence-exists') {
+      return check.fail(
+        `start.occurrenceId ${JSON.stringify(checked.occurrenceId)} is already in the ledger`,
+      );
+    }
+    return result === undefined || result === null ? result : toClaimedRun(result);
+  }
+
   nextDueAt(): Promise<number | null> {
     return this.#call('nextDueAt', () => this.#driver.nextDueAt());
   }
@@ -309,7 +401,7 @@ class RuntimeStore implements JobStore {
       const result = await this.#call('claimDue', () =>
         this.#driver.claimDue({ owner, now, limit, leaseDuration, historyLimit, plan }),
       );
-      const runs: ClaimedRun[] = result.runs.map((run) => ({ ...run }));
+      const runs: ClaimedRun[] = result.runs.map(toClaimedRun);
       return {
         now: result.now,
         examined: result.examined,
@@ -407,6 +499,41 @@ class RuntimeStore implements JobStore {
       run: toRun(run, 'claimExpiredRuns'),
       previousOwner,
     }));
+  }
+
+  async releaseLeases(release: LeaseRelease): Promise<number> {
+    const check = new Checks('releaseLeases');
+    const r = check.object('release', release);
+    const seen = new Set<unknown>();
+    const leases = check
+      .array('release.leases', r.leases, STORAGE_LIMITS.batch)
+      .map((lease, index) => {
+        const name = `release.leases[${index}]`;
+        const l = check.object(name, lease);
+        const occurrenceId = check.text(`${name}.occurrenceId`, l.occurrenceId);
+        check.unique('release.leases', seen, occurrenceId);
+        return { occurrenceId, fence: check.fence(`${name}.fence`, l.fence) };
+      });
+    const request = {
+      owner: check.text('release.owner', r.owner),
+      leases,
+      now: check.time('release.now', r.now),
+    };
+    if (leases.length === 0) {
+      this.#ensureOpen('releaseLeases');
+      return 0;
+    }
+    return this.#call('releaseLeases', () => this.#driver.releaseLeases(request));
+  }
+
+  async recordCallback(record: CallbackRecord): Promise<boolean> {
+    const check = new Checks('recordCallback');
+    const r = check.object('record', record);
+    const checked = {
+      occurrenceId: check.text('record.occurrenceId', r.occurrenceId),
+      callback: jsonObjectText(r.callback, 'recordCallback', 'record.callback'),
+    };
+    return this.#call('recordCallback', () => this.#driver.recordCallback(checked));
   }
 
   async getRun(occurrenceId: string): Promise<RunRecord | undefined> {

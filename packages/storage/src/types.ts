@@ -2,11 +2,12 @@
  * The storage contracts of the @again scheduler.
  *
  * A store keeps two things:
- * - **jobs**: one row per job id: the job definition (`spec`, JSON owned by the scheduler), its
- *   state, the time of its next occurrence, a fencing counter and run counters;
- * - **the run ledger**: one entry per occurrence, unique per `(jobId, scheduledAt)`, holding the
- *   lease of a running occurrence and, once finished, its result. Finished entries are the job's
- *   history.
+ * - **jobs**: one row per job id: the job definition (`spec`, JSON owned by the scheduler) and its
+ *   revision, its state, the time of its next occurrence, a fencing counter and run counters;
+ * - **the run ledger**: one entry per occurrence, holding the lease of a running occurrence and,
+ *   once finished, its result and the outcome of its callback. Scheduled entries are unique per
+ *   `(jobId, scheduledAt)`; a triggered run (started by hand) has its own occurrence. Finished
+ *   entries are the job's history.
  *
  * Storage never interprets schedules: the scheduler hands a pure planning function to
  * {@link JobStore.claimDue}, which the store calls inside one transaction for a batch of due jobs.
@@ -49,6 +50,8 @@ export type JsonObject = { [key: string]: JsonValue };
  *
  * - `scheduled`: waiting for its next occurrence;
  * - `running`: at least one occurrence is running;
+ * - `paused`: paused by a user: never due (it keeps its `nextRunAt`), its runs in flight finish
+ *   normally; it stays paused until resumed, even when its schedule is exhausted;
  * - `completed`: the schedule is exhausted and its last run has finished;
  * - `canceled`: ended by a cancellation (for example a cancel-on-restart policy);
  * - `removed`: removed by a user;
@@ -60,7 +63,14 @@ export type JsonObject = { [key: string]: JsonValue };
  * await store.queryJobs({ states: active });
  * ```
  */
-export type JobState = 'scheduled' | 'running' | 'completed' | 'canceled' | 'removed' | 'stopped';
+export type JobState =
+  | 'scheduled'
+  | 'running'
+  | 'paused'
+  | 'completed'
+  | 'canceled'
+  | 'removed'
+  | 'stopped';
 
 /**
  * The states a job never leaves (except by `removed`, which overrides every other state).
@@ -83,6 +93,7 @@ export type TerminalJobState = 'completed' | 'canceled' | 'removed' | 'stopped';
 export const JOB_STATES: readonly JobState[] = Object.freeze([
   'scheduled',
   'running',
+  'paused',
   'completed',
   'canceled',
   'removed',
@@ -108,15 +119,16 @@ export const TERMINAL_JOB_STATES: readonly TerminalJobState[] = Object.freeze([
  * Whether a job state is terminal.
  *
  * @param state - a job state
- * @returns true for `completed`, `canceled`, `removed` and `stopped`
+ * @returns true for `completed`, `canceled`, `removed` and `stopped` (`paused` is not terminal)
  * @example
  * ```ts
  * isTerminalState('completed'); // true
  * isTerminalState('running'); // false
+ * isTerminalState('paused'); // false
  * ```
  */
 export function isTerminalState(state: JobState): state is TerminalJobState {
-  return state !== 'scheduled' && state !== 'running';
+  return state !== 'scheduled' && state !== 'running' && state !== 'paused';
 }
 
 /**
@@ -159,6 +171,11 @@ export interface JobRecord {
   readonly id: string;
   /** The job definition, owned by the scheduler and opaque to the store. */
   readonly spec: JsonObject;
+  /**
+   * The definition's revision: 0 when the job is created (re-created too), one more after every
+   * {@link JobStore.updateJob}. `updateJob` compares it to the caller's expected revision.
+   */
+  readonly revision: number;
   /** The job state. */
   readonly state: JobState;
   /** When the next occurrence is due, or `null` when the schedule has no further occurrence. */
@@ -167,17 +184,20 @@ export interface JobRecord {
   readonly fence: number;
   /** The last ledger sequence number assigned (every ledger entry of the job gets the next one). */
   readonly sequence: number;
-  /** How many occurrences were started (claimed to run), for `maxRuns`. Skipped ones do not count. */
+  /**
+   * How many scheduled occurrences were started (claimed to run), for `maxRuns`. Skipped ones and
+   * triggered runs ({@link JobStore.startRun}) do not count.
+   */
   readonly started: number;
-  /** How many runs finished and were recorded (go-again's `Runs`). */
+  /** How many runs finished and were recorded (go-again's `Runs`), triggered ones included. */
   readonly runs: number;
-  /** How many runs are in progress (ledger entries in `running`). */
+  /** How many runs are in progress (ledger entries in `running`, triggered ones included). */
   readonly activeRuns: number;
   /** When the job was created (this incarnation of the id). */
   readonly createdAt: number;
   /** When the job row last changed. */
   readonly updatedAt: number;
-  /** The last finished ledger entry (not skipped ones), or `null`. */
+  /** The last finished ledger entry (not skipped ones; triggered ones too), or `null`. */
   readonly lastRun: RunRecord | null;
 }
 
@@ -193,7 +213,11 @@ export interface JobRecord {
 export interface RunRecord {
   /** The job id. */
   readonly jobId: string;
-  /** The occurrence's scheduled time. `(jobId, scheduledAt)` is unique in the ledger. */
+  /**
+   * The occurrence's scheduled time (for a triggered run, the time the caller gave it).
+   * `(jobId, scheduledAt)` is unique among the scheduled entries of the ledger; a triggered run may
+   * share its time with a scheduled one.
+   */
   readonly scheduledAt: number;
   /** The occurrence id, unique in the store; the scheduler sends it as the idempotency key. */
   readonly occurrenceId: string;
@@ -203,6 +227,11 @@ export interface RunRecord {
   readonly fence: number;
   /** The entry's status. */
   readonly status: RunStatus;
+  /**
+   * The run was started by {@link JobStore.startRun} (a manual trigger), not by the schedule. It
+   * keeps this through takeovers and completion.
+   */
+  readonly trigger: boolean;
   /** The instance that holds (or last held) the lease, or `null` for skipped entries. */
   readonly owner: string | null;
   /** When the lease expires (running entries), else `null`. */
@@ -215,6 +244,11 @@ export interface RunRecord {
   readonly reason: string | null;
   /** The scheduler's result payload (for example the callback payload), else `null`. */
   readonly result: JsonObject | null;
+  /**
+   * The outcome of the run's callback delivery, recorded by {@link JobStore.recordCallback} once
+   * the run finished, else `null`.
+   */
+  readonly callback: JsonObject | null;
 }
 
 /**
@@ -234,16 +268,16 @@ export interface StoreCapabilities {
    */
   readonly shared: boolean;
   /**
-   * The store tells {@link JobStore.subscribe} listeners when a job is created with a due time, so
-   * instances wake at once instead of at their next poll. `subscribe` exists exactly when this is
-   * `true`.
+   * The store tells {@link JobStore.subscribe} listeners when a job gets a due time (created,
+   * resumed or updated), so instances wake at once instead of at their next poll. `subscribe` exists
+   * exactly when this is `true`.
    */
   readonly notifies: boolean;
   /**
    * The store keeps time itself (for example the database clock): it ignores the `now` of
-   * {@link DueClaim}, {@link LeaseRenewalRequest} and {@link ExpiredRunsClaim}, decides what is due
-   * and when a lease expires by its own clock, and returns the time it used. Instance clocks then
-   * never decide whether a lease has expired.
+   * {@link DueClaim}, {@link LeaseRenewalRequest}, {@link ExpiredRunsClaim}, {@link RunStart} and
+   * {@link LeaseRelease}, decides what is due and when a lease expires by its own clock, and
+   * returns the time it used. Instance clocks then never decide whether a lease has expired.
    */
   readonly clock: boolean;
 }
@@ -257,7 +291,7 @@ export interface StoreCapabilities {
  * ```
  */
 export interface WakeEvent {
-  /** The job that became due sooner (created, or changed). */
+  /** The job that became due sooner (created, resumed or updated). */
   readonly jobId: string;
   /** Its new due time, or `null` when it is not due at all any more. */
   readonly at: number | null;
@@ -318,8 +352,8 @@ export interface SkippedOccurrence {
  * A due job as the planner of a {@link DueClaim} sees it: only what planning needs.
  *
  * `spec` is parsed when it is first read, so a planner that caches definitions by
- * `(id, createdAt)` never pays for it. Reading it throws a `StorageError` with code
- * `ERR_STORAGE_CORRUPT` when the stored definition is not readable JSON.
+ * `(id, createdAt, revision)` (or by `specText`) never pays for it. Reading it throws a
+ * `StorageError` with code `ERR_STORAGE_CORRUPT` when the stored definition is not readable JSON.
  *
  * @example
  * ```ts
@@ -331,11 +365,13 @@ export interface DueJob {
   readonly id: string;
   /** When this incarnation of the id was created. */
   readonly createdAt: number;
+  /** The definition's revision (with `id` and `createdAt`, identifies the definition). */
+  readonly revision: number;
   /** The due occurrence (`nextRunAt <= now`). */
   readonly nextRunAt: number;
-  /** Occurrences started so far (for a maximum number of runs). */
+  /** Scheduled occurrences started so far (for a maximum number of runs; triggered runs do not count). */
   readonly started: number;
-  /** Runs in flight (for an overlap policy). */
+  /** Runs in flight, triggered ones included (for an overlap policy). */
   readonly activeRuns: number;
   /** The job definition, parsed on first read. */
   readonly spec: JsonObject;
@@ -376,8 +412,8 @@ export interface DuePlan {
  * A batched claim: up to `limit` due jobs, each moved one step by `plan`, in one store
  * transaction.
  *
- * The store picks non-terminal jobs whose `nextRunAt <= now`, earliest first (ties by id), that no
- * concurrent claim holds (a shared store skips jobs another instance is claiming right now, it
+ * The store picks `scheduled` and `running` jobs (never `paused` or terminal ones) whose
+ * `nextRunAt <= now`, earliest first (ties by id), that no concurrent claim holds (a shared store skips jobs another instance is claiming right now, it
  * never waits for them). For each it calls `plan(job, now)`, synchronously, inside the
  * transaction; `plan` must be a pure function of its arguments. A `null` plan leaves that job as
  * it is. Then it applies every plan: each job's `fence` moves on, its skipped entries and its run
@@ -430,8 +466,13 @@ export interface DueClaim {
 export interface ClaimedRun {
   /** The job id. */
   readonly jobId: string;
-  /** When the job's incarnation was created (with `jobId`, identifies its definition). */
+  /** When the job's incarnation was created. */
   readonly createdAt: number;
+  /**
+   * The revision of the job's definition the run was started under (with `jobId` and `createdAt`,
+   * identifies that definition).
+   */
+  readonly revision: number;
   /** The occurrence's scheduled time. */
   readonly scheduledAt: number;
   /** The occurrence id. */
@@ -464,8 +505,9 @@ export interface DueClaimResult {
   readonly runs: readonly ClaimedRun[];
   /**
    * Jobs whose plan repeated an occurrence already in the ledger (same occurrence id, or same job
-   * and scheduled time), including one written for an earlier job of the same claim: nothing was
-   * written for them and they stay due. In the order their jobs were examined.
+   * and scheduled time as a scheduled entry: triggered runs do not count), including one written
+   * for an earlier job of the same claim: nothing was written for them and they stay due. In the
+   * order their jobs were examined.
    */
   readonly conflicts: readonly string[];
 }
@@ -607,6 +649,99 @@ export interface TakenOverRun {
 }
 
 /**
+ * A new definition for a job: {@link JobStore.updateJob}'s argument.
+ *
+ * @example
+ * ```ts
+ * const update: JobUpdate = {
+ *   id: 'job-1',
+ *   expectedRevision: job.revision,
+ *   spec: { ...job.spec, every: 30_000 },
+ *   nextRunAt: now + 30_000,
+ *   now,
+ * };
+ * ```
+ */
+export interface JobUpdate {
+  /** The job id. */
+  readonly id: string;
+  /** The revision the caller read: the update applies only if the job still has it. */
+  readonly expectedRevision: number;
+  /** The new job definition: a JSON object, kept exactly as given. */
+  readonly spec: JsonObject;
+  /** The job's next occurrence under the new definition, or `null` when it has none. */
+  readonly nextRunAt: number | null;
+  /** The time of the update. */
+  readonly now: number;
+}
+
+/**
+ * A triggered run to start now: {@link JobStore.startRun}'s argument.
+ *
+ * @example
+ * ```ts
+ * const start: RunStart = {
+ *   jobId: 'job-1',
+ *   occurrenceId: `job-1@manual-${crypto.randomUUID()}`,
+ *   scheduledAt: now,
+ *   owner: 'instance-a',
+ *   leaseDuration: 30_000,
+ *   now,
+ * };
+ * ```
+ */
+export interface RunStart {
+  /** The job id. */
+  readonly jobId: string;
+  /** The new entry's occurrence id: not yet in the ledger (of any job). */
+  readonly occurrenceId: string;
+  /** The entry's scheduled time (it may equal a scheduled occurrence's). */
+  readonly scheduledAt: number;
+  /** The lease owner. */
+  readonly owner: string;
+  /** The lease lasts this long (ms) from the start: 1 to 2,147,483,647. */
+  readonly leaseDuration: number;
+  /** The current time (a store that keeps time itself uses its own). */
+  readonly now: number;
+}
+
+/**
+ * A batched lease release: {@link JobStore.releaseLeases}'s argument.
+ *
+ * @example
+ * ```ts
+ * const released = await store.releaseLeases({
+ *   owner: 'instance-a',
+ *   leases: [{ occurrenceId: run.occurrenceId, fence: run.fence }],
+ *   now: Date.now(),
+ * });
+ * ```
+ */
+export interface LeaseRelease {
+  /** The owner of every lease. */
+  readonly owner: string;
+  /** The leases to give up (at most 10,000; no occurrence twice). */
+  readonly leases: ReadonlyArray<{ readonly occurrenceId: string; readonly fence: number }>;
+  /** The current time (a store that keeps time itself uses its own). */
+  readonly now: number;
+}
+
+/**
+ * The outcome of a run's callback delivery: {@link JobStore.recordCallback}'s argument.
+ *
+ * @example
+ * ```ts
+ * const record: CallbackRecord = { occurrenceId: run.occurrenceId, callback: { status: 204, attempts: 1 } };
+ * ```
+ */
+export interface CallbackRecord {
+  /** The run's occurrence id. */
+  readonly occurrenceId: string;
+  /** The outcome, a JSON object kept exactly as given. */
+  readonly callback: JsonObject;
+}
+
+/**
  * A status query (go-again's `JobStatusQuery`).
  *
  * @example
@@ -692,6 +827,10 @@ export interface JobRetention {
  * - every returned object is a fresh copy;
  * - after `close()`, every call rejects with `ERR_STORAGE_CLOSED`.
  *
+ * Jobs are operated in place with {@link JobStore.pauseJob}, {@link JobStore.resumeJob},
+ * {@link JobStore.updateJob} (compare-and-set on the definition's revision) and
+ * {@link JobStore.startRun} (a triggered run, outside the schedule).
+ *
  * @example
  * ```ts
  * import type { JobStore } from '@again/storage';
@@ -718,8 +857,8 @@ export interface JobStore {
   /** What the store can do. */
   readonly capabilities: StoreCapabilities;
   /**
-   * Listens for wake-ups: the store calls `listener` when a job is created with a due time (on any
-   * instance sharing the store). Present exactly when `capabilities.notifies` is `true`. A listener
+   * Listens for wake-ups: the store calls `listener` when a job gets a due time: created, resumed
+   * or updated (on any instance sharing the store). Present exactly when `capabilities.notifies` is `true`. A listener
    * that throws is ignored. Notifications are hints: polling stays the fallback.
    */
   subscribe?(listener: (wake: WakeEvent) => void): Promise<WakeSubscription>;
@@ -727,7 +866,8 @@ export interface JobStore {
    * Create a job. If a job with the same id exists and is not terminal, throw `JobExistsError`.
    * If it exists and is terminal, replace it: a fresh status, counters at zero, its ledger deleted;
    * the new incarnation's `fence` is one more than the old one's, so a lease of the old incarnation
-   * can never match a run of the new one. A job created with `nextRunAt: null` is `completed` at once.
+   * can never match a run of the new one, and its `revision` is 0 again. A job created with
+   * `nextRunAt: null` is `completed` at once.
    */
   createJob(job: NewJob): Promise<JobRecord>;
   /** Read a job. */
@@ -742,12 +882,58 @@ export interface JobStore {
    */
   jobIds(states?: readonly JobState[]): Promise<string[]>;
   /**
-   * Set a terminal state. A terminal job keeps its state unless `state` is `removed`, which
-   * overrides everything. A terminal job gets `nextRunAt = null`. Returns the job after the call, or
+   * Set a terminal state (also on a paused job). A terminal job keeps its state unless `state` is
+   * `removed`, which overrides everything. A terminal job gets `nextRunAt = null`. Returns the job after the call, or
    * `undefined` when it does not exist. A call that changes nothing writes nothing.
    */
   endJob(id: string, state: TerminalJobState, now: number): Promise<JobRecord | undefined>;
-  /** The earliest `nextRunAt` over non-terminal jobs, or `null`. */
+  /**
+   * Pause a job: a `scheduled` or `running` job becomes `paused` (`updatedAt = now`). A paused job
+   * keeps its `nextRunAt` but is never due: {@link JobStore.claimDue} and
+   * {@link JobStore.nextDueAt} skip it. Its runs in flight finish normally, and completing them
+   * keeps it paused (also when its schedule is exhausted). A job already paused, or terminal, is
+   * left as it is (nothing is written).
+   *
+   * @returns the job after the call, or `undefined` when it does not exist
+   */
+  pauseJob(id: string, now: number): Promise<JobRecord | undefined>;
+  /**
+   * Resume a paused job: it takes its live state again (`running` while runs are active, else
+   * `scheduled`, or `completed` when its `nextRunAt` is `null` and nothing runs), with
+   * `updatedAt = now`. Any other job is left as it is (nothing is written). A store that notifies
+   * wakes its subscribers with the job's `nextRunAt` when the resumed job can be due.
+   *
+   * @returns the job after the call, or `undefined` when it does not exist
+   */
+  resumeJob(id: string, now: number): Promise<JobRecord | undefined>;
+  /**
+   * Replace a job's definition and next occurrence, atomically, if it is not terminal and its
+   * `revision` still equals `update.expectedRevision` (compare-and-set): `spec` and `nextRunAt`
+   * are replaced, `revision` goes up by one and `updatedAt = now`. The state follows: a paused job
+   * stays paused; otherwise it is `completed` when `nextRunAt` is `null` and nothing runs, else
+   * `running` or `scheduled`. Runs already in flight are untouched (they keep their fence and
+   * lease). A store that notifies wakes its subscribers when `nextRunAt` is not `null` and the
+   * job is not paused.
+   *
+   * @returns the job after the update; `null` when it is terminal or its revision moved on
+   *   (nothing written); `undefined` when it does not exist
+   */
+  updateJob(update: JobUpdate): Promise<JobRecord | null | undefined>;
+  /**
+   * Start a triggered run now, outside the schedule: a `running` ledger entry with
+   * `trigger: true`, leased to `start.owner` until the start time plus `leaseDuration` (the
+   * store's clock when it keeps time). Like a claim, it bumps the job's `fence`, takes the next
+   * `sequence` and counts in `activeRuns`, and the job is `running`; unlike a claim it does not
+   * count in `started` and does not touch `nextRunAt`. The ledger's one-entry-per-scheduled-time
+   * rule does not apply to it: it may share `scheduledAt` with a scheduled occurrence.
+   *
+   * @returns the started run; `null` when the job is paused or terminal (nothing written);
+   *   `undefined` when it does not exist
+   * @throws {@link StorageError} with code `ERR_STORAGE_INVALID_ARGUMENT` when
+   *   `start.occurrenceId` is already in the ledger (nothing written)
+   */
+  startRun(start: RunStart): Promise<ClaimedRun | null | undefined>;
+  /** The earliest `nextRunAt` over `scheduled` and `running` jobs (not paused ones), or `null`. */
   nextDueAt(): Promise<number | null>;
   /** Claim due jobs in one transaction; see {@link DueClaim}. */
   claimDue(claim: DueClaim): Promise<DueClaimResult>;
@@ -760,15 +946,34 @@ export interface JobStore {
    * `activeRuns` and `lastRun`, applies `historyLimit`, and completes a job whose `nextRunAt` is
    * `null` when its last running entry finishes. The entry keeps its owner, gets the status,
    * `finishedAt`, `result` and `reason` (or `null`), and its `leaseUntil` becomes `null`. A terminal
-   * job keeps its state.
+   * or paused job keeps its state.
    */
   completeRuns(completions: readonly RunCompletion[]): Promise<boolean[]>;
   /**
    * Take over `running` entries whose lease expired: bump their job's fence, set the new owner,
-   * fence and lease, and return them (with their jobs), earliest `leaseUntil` first. Jobs in a
-   * terminal state are included (their runs still need an outcome).
+   * fence and lease, and return them (with their jobs), earliest `leaseUntil` first. Runs of jobs
+   * in a terminal or paused state are included (they still need an outcome), and a triggered run
+   * stays one.
    */
   claimExpiredRuns(claim: ExpiredRunsClaim): Promise<TakenOverRun[]>;
+  /**
+   * Give leases up in one transaction (at most 10,000; no occurrence twice): each lease still held
+   * (its entry `running` under this owner and fence) expires at once, its `leaseUntil` set to the
+   * release time minus 1 (the store's clock when it keeps time), so that
+   * {@link JobStore.claimExpiredRuns} on any instance takes the run over immediately. Leases no
+   * longer held are left alone.
+   *
+   * @returns how many leases were released
+   */
+  releaseLeases(release: LeaseRelease): Promise<number>;
+  /**
+   * Record the outcome of a finished run's callback delivery on its ledger entry (and on the job's
+   * `lastRun` when it is that entry), replacing an earlier one.
+   *
+   * @returns `true` when recorded; `false` (nothing written) when the entry does not exist, is
+   *   still `running`, or is `skipped`
+   */
+  recordCallback(record: CallbackRecord): Promise<boolean>;
   /** A ledger entry by occurrence id. */
   getRun(occurrenceId: string): Promise<RunRecord | undefined>;
   /**

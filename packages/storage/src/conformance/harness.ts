@@ -18,6 +18,7 @@ import type {
   NewJob,
   RunCompletion,
   RunRecord,
+  RunStart,
   WakeEvent,
 } from '../types.js';
 import type { ConformanceAssertion } from './api.js';
@@ -269,6 +270,55 @@ export async function startRun(
     result.runs.find((run) => run.jobId === jobId),
     `the claim of ${jobId} at ${options.at} started no run (conflicts: ${JSON.stringify(result.conflicts)})`,
   );
+  return {
+    claimed,
+    job: must(await store.getJob(jobId), `job ${jobId} exists`),
+    run: must(await store.getRun(claimed.occurrenceId), `run ${claimed.occurrenceId} exists`),
+  };
+}
+
+/** Options of {@link triggerOf}. */
+export interface TriggerOptions {
+  /** The start time. */
+  readonly now: number;
+  /** The entry's scheduled time. @defaultValue `now` */
+  readonly at?: number;
+  /** The lease owner. @defaultValue `OWNER` */
+  readonly owner?: string;
+  /** @defaultValue `LEASE` */
+  readonly leaseDuration?: number;
+  /** The occurrence id. @defaultValue `triggerIdOf(jobId, at)` */
+  readonly occurrenceId?: string;
+}
+
+/** The occurrence id the helpers give a triggered run: `<jobId>!<scheduledAt>`. */
+export function triggerIdOf(jobId: string, scheduledAt: number): string {
+  return `${jobId}!${scheduledAt}`;
+}
+
+/** The `startRun` argument of a triggered run of `jobId`. */
+export function triggerOf(jobId: string, options: TriggerOptions): RunStart {
+  // `=== undefined`, not `??`: the argument-rule cases pass null on purpose.
+  const at = options.at === undefined ? options.now : options.at;
+  return {
+    jobId,
+    occurrenceId:
+      options.occurrenceId === undefined ? triggerIdOf(jobId, at) : options.occurrenceId,
+    scheduledAt: at,
+    owner: options.owner === undefined ? OWNER : options.owner,
+    leaseDuration: options.leaseDuration === undefined ? LEASE : options.leaseDuration,
+    now: options.now,
+  };
+}
+
+/** Starts a triggered run of `jobId`; fails the test if the store does not start it. */
+export async function trigger(
+  store: JobStore,
+  jobId: string,
+  options: TriggerOptions,
+): Promise<StartedRun> {
+  const started = await store.startRun(triggerOf(jobId, options));
+  const claimed = must(started, `startRun of ${jobId} at ${options.now} started no run`);
   return {
     claimed,
     job: must(await store.getJob(jobId), `job ${jobId} exists`),

@@ -44,13 +44,18 @@ describe('runStorageConformance', () => {
       'runs and history',
       'completion batches',
       'leases and takeover',
+      'pause and resume',
+      'updates',
+      'triggered runs',
+      'lease releases',
+      'callback outcomes',
       'retention',
       'argument rules',
       'defensive copies and JSON',
       'races across instances',
       'lifecycle',
     ]);
-    expect(tests.length).toBeGreaterThanOrEqual(90);
+    expect(tests.length).toBeGreaterThanOrEqual(120);
     expect(tests[0]?.name).toContain('capabilities.clock is false');
     expect(new Set(tests.map((test) => test.name)).size).toBe(tests.length);
     expect(tests.every((test) => test.timeout === STORAGE_CONFORMANCE_DEFAULTS.timeout)).toBe(true);

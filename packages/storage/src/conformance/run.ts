@@ -12,6 +12,7 @@ import {
   type StorageConformanceOptions,
 } from './api.js';
 import { argumentCases } from './cases/arguments.js';
+import { callbackCases } from './cases/callbacks.js';
 import { capabilityCases } from './cases/capabilities.js';
 import { claimCases } from './cases/claims.js';
 import { completionCases } from './cases/completions.js';
@@ -19,9 +20,13 @@ import { copyCases } from './cases/copies.js';
 import { jobCases } from './cases/jobs.js';
 import { leaseCases } from './cases/leases.js';
 import { lifecycleCases } from './cases/lifecycle.js';
+import { pauseCases } from './cases/pause.js';
 import { raceCases } from './cases/races.js';
+import { releaseCases } from './cases/releases.js';
 import { retentionCases } from './cases/retention.js';
 import { runCases } from './cases/runs.js';
+import { triggerCases } from './cases/triggers.js';
+import { updateCases } from './cases/updates.js';
 import { CLOCK_MESSAGE, type Harness, type SuiteContext } from './harness.js';
 
 /**
@@ -119,6 +124,11 @@ export function runStorageConformance(options: StorageConformanceOptions): void 
     runCases(context);
     completionCases(context);
     leaseCases(context);
+    pauseCases(context);
+    updateCases(context);
+    triggerCases(context);
+    releaseCases(context);
+    callbackCases(context);
     retentionCases(context);
     argumentCases(context);
     copyCases(context);

@@ -20,6 +20,7 @@ import {
   startRun,
   storageErrorOf,
   T0,
+  triggerOf,
 } from '../harness.js';
 
 /** A store call built from one argument value. */
@@ -36,6 +37,48 @@ const TIME_CALLS: ReadonlyArray<[string, Call]> = [
     (store, value) => store.createJob({ ...newJob('new'), nextRunAt: value as number }),
   ],
   ['endJob now', (store, value) => store.endJob('job-1', 'removed', value as number)],
+  ['pauseJob now', (store, value) => store.pauseJob('job-1', value as number)],
+  ['resumeJob now', (store, value) => store.resumeJob('job-1', value as number)],
+  [
+    'updateJob update.now',
+    (store, value) =>
+      store.updateJob({
+        id: 'job-2',
+        expectedRevision: 0,
+        spec: {},
+        nextRunAt: T0,
+        now: value as number,
+      }),
+  ],
+  [
+    'updateJob update.nextRunAt',
+    (store, value) =>
+      store.updateJob({
+        id: 'job-2',
+        expectedRevision: 0,
+        spec: {},
+        nextRunAt: value as number,
+        now: T0,
+      }),
+  ],
+  [
+    'startRun start.now',
+    (store, value) => store.startRun({ ...triggerOf('job-2', { now: T0 }), now: value as number }),
+  ],
+  [
+    'startRun start.scheduledAt',
+    (store, value) =>
+      store.startRun({ ...triggerOf('job-2', { now: T0 }), scheduledAt: value as number }),
+  ],
+  [
+    'releaseLeases release.now',
+    (store, value) =>
+      store.releaseLeases({
+        owner: 'instance-a',
+        leases: [{ occurrenceId: 'run-1', fence: 1 }],
+        now: value as number,
+      }),
+  ],
   ['claimDue claim.now', (store, value) => claim(store, runEach(), { now: value as number })],
   [
     'claimDue plan.nextRunAt',
@@ -106,6 +149,55 @@ const TEXT_CALLS: ReadonlyArray<[string, Call]> = [
   ['history jobId', (store, value) => store.history(value as string)],
   ['runningRuns jobId', (store, value) => store.runningRuns(value as string)],
   ['getRun occurrenceId', (store, value) => store.getRun(value as string)],
+  ['pauseJob id', (store, value) => store.pauseJob(value as string, T0)],
+  ['resumeJob id', (store, value) => store.resumeJob(value as string, T0)],
+  [
+    'updateJob update.id',
+    (store, value) =>
+      store.updateJob({
+        id: value as string,
+        expectedRevision: 0,
+        spec: {},
+        nextRunAt: T0,
+        now: T0,
+      }),
+  ],
+  [
+    'startRun start.jobId',
+    (store, value) =>
+      store.startRun({ ...triggerOf('job-2', { now: T0 }), jobId: value as string }),
+  ],
+  [
+    'startRun start.occurrenceId',
+    (store, value) =>
+      store.startRun(triggerOf('job-2', { now: T0, occurrenceId: value as string })),
+  ],
+  [
+    'startRun start.owner',
+    (store, value) => store.startRun(triggerOf('job-2', { now: T0, owner: value as string })),
+  ],
+  [
+    'releaseLeases release.owner',
+    (store, value) =>
+      store.releaseLeases({
+        owner: value as string,
+        leases: [{ occurrenceId: 'run-1', fence: 1 }],
+        now: T0,
+      }),
+  ],
+  [
+    'releaseLeases leases[0].occurrenceId',
+    (store, value) =>
+      store.releaseLeases({
+        owner: 'instance-a',
+        leases: [{ occurrenceId: value as string, fence: 1 }],
+        now: T0,
+      }),
+  ],
+  [
+    'recordCallback record.occurrenceId',
+    (store, value) => store.recordCallback({ occurrenceId: value as string, callback: {} }),
+  ],
   ['queryJobs query.ids', (store, value) => store.queryJobs({ ids: ['job-1', value as string] })],
   [
     'claimDue claim.owner',
@@ -305,6 +397,34 @@ const COUNT_CALLS: ReadonlyArray<[string, Call, readonly unknown[]]> = [
     (store, value) =>
       store.claimExpiredRuns({ owner: 'b', now: T0, leaseDuration: value as number, limit: 1 }),
     [0, 1.5],
+  ],
+  [
+    'updateJob update.expectedRevision',
+    (store, value) =>
+      store.updateJob({
+        id: 'job-2',
+        expectedRevision: value as number,
+        spec: {},
+        nextRunAt: T0,
+        now: T0,
+      }),
+    [-1, 1.5, Number.NaN, '0'],
+  ],
+  [
+    'startRun start.leaseDuration',
+    (store, value) =>
+      store.startRun(triggerOf('job-2', { now: T0, leaseDuration: value as number })),
+    [0, -1, 1.5, 2 ** 31],
+  ],
+  [
+    'releaseLeases leases[0].fence',
+    (store, value) =>
+      store.releaseLeases({
+        owner: 'a',
+        leases: [{ occurrenceId: 'run-1', fence: value as number }],
+        now: T0,
+      }),
+    [-1, 1.5, Number.NaN],
   ],
   [
     'queryJobs query.limit',
@@ -532,6 +652,16 @@ export function argumentCases({ describe, test, expect }: SuiteContext): void {
           })),
         ),
         'completeRuns with 10,001 completions',
+        'ERR_STORAGE_INVALID_ARGUMENT',
+      );
+      await storageErrorOf(
+        expect,
+        store.releaseLeases({
+          owner: 'instance-a',
+          leases: many.map((occurrenceId) => ({ occurrenceId, fence: 1 })),
+          now: T0,
+        }),
+        'releaseLeases with 10,001 leases',
         'ERR_STORAGE_INVALID_ARGUMENT',
       );
       expect(JSON.stringify(await snapshot(store))).toBe(before);

@@ -70,6 +70,49 @@ export function capabilityCases({ describe, test, expect }: SuiteContext): void 
       }
     });
 
+    test('when notifies: resuming a job and updating a job that is not paused wake a subscriber with its nextRunAt', async ({
+      instances,
+    }) => {
+      const [store, peer] = await instances(2);
+      const subscribe = subscribeOf(must(peer, 'a peer'));
+      if (subscribe === undefined) return;
+      const first = must(store, 'the store');
+      const wakes = wakeCollector();
+      const subscription = await subscribe(wakes.listener);
+      try {
+        await first.createJob(newJob('job-1', { nextRunAt: T0 + 5000 }));
+        await first.createJob(newJob('job-2', { nextRunAt: T0 + 5000 }));
+        await wakes.next('job-2', T0 + 5000);
+        await first.pauseJob('job-1', T0 + 1);
+        await first.resumeJob('job-1', T0 + 2);
+        expect(await wakes.next('job-1', T0 + 5000)).toEqual({ jobId: 'job-1', at: T0 + 5000 });
+        await first.updateJob({
+          id: 'job-1',
+          expectedRevision: 0,
+          spec: {},
+          nextRunAt: T0 + 3000,
+          now: T0 + 3,
+        });
+        expect(await wakes.next('job-1', T0 + 3000)).toEqual({ jobId: 'job-1', at: T0 + 3000 });
+        // An update of a paused job wakes nobody: once a later wake-up arrived, it would have too.
+        await first.pauseJob('job-2', T0 + 4);
+        await first.updateJob({
+          id: 'job-2',
+          expectedRevision: 0,
+          spec: {},
+          nextRunAt: T0 + 2000,
+          now: T0 + 5,
+        });
+        await first.createJob(newJob('job-3', { nextRunAt: T0 + 9000 }));
+        await wakes.next('job-3', T0 + 9000);
+        expect(
+          wakes.seen.filter((wake) => wake.jobId === 'job-2' && wake.at === T0 + 2000),
+        ).toEqual([]);
+      } finally {
+        await subscription.close();
+      }
+    });
+
     test('when notifies: a closed subscription hears nothing more; close() is idempotent', async ({
       store,
     }) => {

@@ -183,6 +183,7 @@ export function claimCases({ describe, test, expect, defaultHistoryLimit }: Suit
         {
           jobId: 'job-b',
           createdAt: b.createdAt,
+          revision: 0,
           scheduledAt: T0 + 1000,
           occurrenceId: occurrenceIdOf('job-b', T0 + 1000),
           sequence: 1,
@@ -193,6 +194,7 @@ export function claimCases({ describe, test, expect, defaultHistoryLimit }: Suit
         {
           jobId: 'job-a',
           createdAt: a.createdAt,
+          revision: 0,
           scheduledAt: T0 + 2000,
           occurrenceId: occurrenceIdOf('job-a', T0 + 2000),
           sequence: 1,
@@ -209,12 +211,14 @@ export function claimCases({ describe, test, expect, defaultHistoryLimit }: Suit
           sequence: run.sequence,
           fence: run.fence,
           status: 'running',
+          trigger: false,
           owner: 'instance-x',
           leaseUntil: now + 45_000,
           startedAt: now,
           finishedAt: null,
           reason: null,
           result: null,
+          callback: null,
         });
       }
       expect(jobB).toMatchObject({ state: 'running', nextRunAt: T0 + 2000, updatedAt: now });
@@ -341,12 +345,14 @@ export function claimCases({ describe, test, expect, defaultHistoryLimit }: Suit
         sequence,
         fence: job.fence,
         status: 'skipped',
+        trigger: false,
         owner: null,
         leaseUntil: null,
         startedAt: null,
         finishedAt: T0 + 2100,
         reason,
         result: null,
+        callback: null,
       });
       expect(await store.history('job-1')).toEqual([
         skipped(T0 + 1000, 1, 'paused'),

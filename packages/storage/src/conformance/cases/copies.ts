@@ -21,6 +21,7 @@ import {
   startRun,
   storageErrorOf,
   T0,
+  triggerOf,
 } from '../harness.js';
 
 /** Scribbles over every field of a returned job (and its spec and last run). */
@@ -377,6 +378,93 @@ export function copyCases({ describe, test, expect }: SuiteContext): void {
       expect(await store.countJobs()).toBe(0);
       expect(await store.getJob('job-1')).toBeUndefined();
       expect(await store.nextDueAt()).toBeNull();
+    });
+
+    test('updates, triggered runs and callbacks: inputs and returned objects are copies; the new spec and the callback come back exactly', async ({
+      store,
+    }) => {
+      await store.createJob(newJob('job-1'));
+      const spec: JsonObject = structuredClone(RICH_SPEC);
+      const updated = must(
+        await store.updateJob({
+          id: 'job-1',
+          expectedRevision: 0,
+          spec,
+          nextRunAt: T0 + 1000,
+          now: T0 + 1,
+        }),
+        'updateJob result',
+      );
+      expect(text(updated.spec)).toBe(text(RICH_SPEC));
+      (spec.request as JsonObject).method = 'GET';
+      scribbleJob(updated);
+      const stored = must(await store.getJob('job-1'), 'job exists');
+      expect(text(stored.spec)).toBe(text(RICH_SPEC));
+      expect(stored.revision).toBe(1);
+      scribbleJob(await store.pauseJob('job-1', T0 + 2));
+      scribbleJob(await store.resumeJob('job-1', T0 + 3));
+      expect(await store.getJob('job-1')).toMatchObject({ state: 'scheduled', revision: 1 });
+
+      const start = triggerOf('job-1', { now: T0 + 10 });
+      const claimed = must(await store.startRun(start), 'startRun result');
+      const pristine = structuredClone(claimed);
+      scribbleClaimed(claimed);
+      (start as { occurrenceId: string }).occurrenceId = 'changed';
+      const run = must(await store.getRun(pristine.occurrenceId), 'run exists');
+      expect(run).toMatchObject({ fence: pristine.fence, leaseUntil: pristine.leaseUntil });
+      expect(await finishRun(store, run)).toBe(true);
+
+      const callback = JSON.parse(
+        '{"zeta":1,"__proto__":{"p":true},"alpha":[{"b":1,"a":"\\u0000 \\ud800"}],"nul":"a\\u0000b","lone":"\\udc00x","escaped":"\\\\u0000"}',
+      ) as JsonObject;
+      const expected = text(callback);
+      expect(await store.recordCallback({ occurrenceId: run.occurrenceId, callback })).toBe(true);
+      callback.zeta = 2;
+      for (const [where, value] of [
+        ['getRun', (await store.getRun(run.occurrenceId))?.callback],
+        ['history', (await store.history('job-1'))?.[0]?.callback],
+        ['lastRun', (await store.getJob('job-1'))?.lastRun?.callback],
+      ] as const) {
+        expect({ where, text: text(value) }).toEqual({ where, text: expected });
+      }
+      const rich: JsonObject = { echo: structuredClone(RICH_SPEC) };
+      expect(await store.recordCallback({ occurrenceId: run.occurrenceId, callback: rich })).toBe(
+        true,
+      );
+      scribbleRun(await store.getRun(run.occurrenceId));
+      scribbleJob(await store.getJob('job-1'));
+      expect((await store.getRun(run.occurrenceId))?.callback).toEqual(rich);
+      expect((await store.getJob('job-1'))?.lastRun?.callback).toEqual(rich);
+    });
+
+    test('a spec given to updateJob or a callback that is not JSON is refused and nothing is written', async ({
+      store,
+    }) => {
+      await store.createJob(newJob('job-1'));
+      const { run } = await startRun(store, 'job-1', { at: T0 + 1000, next: T0 + 2000 });
+      expect(await finishRun(store, run)).toBe(true);
+      const before = await snapshot(store);
+      for (const [what, value] of nonJson()) {
+        await storageErrorOf(
+          expect,
+          store.updateJob({
+            id: 'job-1',
+            expectedRevision: 0,
+            spec: value as JsonObject,
+            nextRunAt: T0 + 5000,
+            now: T0 + 5,
+          }),
+          `updateJob with ${what} in its spec`,
+          'ERR_STORAGE_INVALID_ARGUMENT',
+        );
+        await storageErrorOf(
+          expect,
+          store.recordCallback({ occurrenceId: run.occurrenceId, callback: value as JsonObject }),
+          `recordCallback with ${what} in its callback`,
+          'ERR_STORAGE_INVALID_ARGUMENT',
+        );
+      }
+      expect(await snapshot(store)).toEqual(before);
     });
 
     test('a result that is not JSON is refused and nothing of its batch is written', async ({

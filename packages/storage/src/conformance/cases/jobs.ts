@@ -68,6 +68,7 @@ export function jobCases({ describe, test, expect }: SuiteContext): void {
       expect(created).toMatchObject({
         id: 'job-1',
         spec: { url: 'https://example.test' },
+        revision: 0,
         state: 'scheduled',
         nextRunAt: T0 + 1000,
         sequence: 0,
@@ -193,6 +194,7 @@ export function jobCases({ describe, test, expect }: SuiteContext): void {
       expect(fresh).toMatchObject({
         id: 'job-1',
         spec: { version: 2 },
+        revision: 0,
         state: 'scheduled',
         nextRunAt: T0 + 21_000,
         sequence: 0,

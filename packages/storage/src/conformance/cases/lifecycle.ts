@@ -17,6 +17,7 @@ import {
   type SuiteContext,
   startRun,
   T0,
+  triggerOf,
 } from '../harness.js';
 
 /**
@@ -30,6 +31,14 @@ const CALLS: ReadonlyArray<[string, (store: JobStore) => Promise<unknown>]> = [
   ['countJobs', (store) => store.countJobs()],
   ['jobIds', (store) => store.jobIds()],
   ['endJob', (store) => store.endJob('job-1', 'removed', T0 + 1)],
+  ['pauseJob', (store) => store.pauseJob('job-1', T0 + 1)],
+  ['resumeJob', (store) => store.resumeJob('job-1', T0 + 1)],
+  [
+    'updateJob',
+    (store) =>
+      store.updateJob({ id: 'job-1', expectedRevision: 0, spec: {}, nextRunAt: T0, now: T0 + 1 }),
+  ],
+  ['startRun', (store) => store.startRun(triggerOf('job-1', { now: T0 + 1 }))],
   ['nextDueAt', (store) => store.nextDueAt()],
   ['claimDue', (store) => claim(store, runEach(), { now: T0 + 5000 })],
   ['claimDue with limit 0', (store) => claim(store, runEach(), { now: T0 + 5000, limit: 0 })],
@@ -72,6 +81,23 @@ const CALLS: ReadonlyArray<[string, (store: JobStore) => Promise<unknown>]> = [
     'claimExpiredRuns with limit 0',
     (store) =>
       store.claimExpiredRuns({ owner: 'b', now: T0 + 9000, leaseDuration: LEASE, limit: 0 }),
+  ],
+  [
+    'releaseLeases',
+    (store) =>
+      store.releaseLeases({
+        owner: 'instance-a',
+        leases: [{ occurrenceId: 'job-1@1', fence: 1 }],
+        now: T0 + 9000,
+      }),
+  ],
+  [
+    'releaseLeases with no lease',
+    (store) => store.releaseLeases({ owner: 'instance-a', leases: [], now: T0 + 9000 }),
+  ],
+  [
+    'recordCallback',
+    (store) => store.recordCallback({ occurrenceId: 'job-1@1', callback: { status: 200 } }),
   ],
   ['getRun', (store) => store.getRun('job-1@1')],
   ['history', (store) => store.history('job-1')],

@@ -5,9 +5,11 @@
  * @module
  */
 
+import { StorageError } from '../../errors.js';
 import type { ClaimedRun, JobStore, RunCompletion } from '../../types.js';
 import {
   claim,
+  finishRun,
   GENEROUS_HISTORY_LIMIT,
   LEASE,
   must,
@@ -18,6 +20,7 @@ import {
   type SuiteContext,
   startRun,
   T0,
+  triggerOf,
 } from '../harness.js';
 
 /** Registers the race cases. */
@@ -189,6 +192,111 @@ export function raceCases({ describe, test, expect }: SuiteContext): void {
           stored: run,
         });
       }
+    });
+
+    test('concurrent updates with the same expectedRevision over peers: exactly one wins', async ({
+      instances,
+    }) => {
+      const stores = await instances(4);
+      const store = must(stores[0], 'first instance');
+      await store.createJob(newJob('job-1'));
+      for (let round = 0; round < 3; round++) {
+        const answers = await Promise.all(
+          Array.from({ length: 12 }, (_, index) =>
+            must(stores[index % stores.length], 'an instance').updateJob({
+              id: 'job-1',
+              expectedRevision: round,
+              spec: { round, writer: index },
+              nextRunAt: T0 + 10_000 + index,
+              now: T0 + 100 * round + index,
+            }),
+          ),
+        );
+        const winners = answers.flatMap((answer, index) => (answer ? [index] : []));
+        expect({ round, winners: winners.length }).toEqual({ round, winners: 1 });
+        expect(answers.filter((answer) => answer === null)).toHaveLength(11);
+        const winner = must(winners[0], 'a winner');
+        expect(await store.getJob('job-1')).toMatchObject({
+          revision: round + 1,
+          spec: { round, writer: winner },
+          nextRunAt: T0 + 10_000 + winner,
+        });
+      }
+    });
+
+    test('concurrent triggers with one occurrence id over peers: exactly one starts, the others are refused', async ({
+      instances,
+    }) => {
+      const stores = await instances(4);
+      const store = must(stores[0], 'first instance');
+      await store.createJob(newJob('job-1'));
+      const outcomes = await Promise.all(
+        Array.from({ length: 12 }, (_, index) =>
+          must(stores[index % stores.length], 'an instance')
+            .startRun(
+              triggerOf('job-1', { now: T0 + 10, occurrenceId: 'job-1!once', owner: `o-${index}` }),
+            )
+            .then(
+              (run) => (run ? 'started' : String(run)),
+              (error: unknown) =>
+                error instanceof StorageError ? error.code : `unexpected: ${String(error)}`,
+            ),
+        ),
+      );
+      expect(outcomes.filter((outcome) => outcome === 'started')).toHaveLength(1);
+      expect(outcomes.filter((outcome) => outcome === 'ERR_STORAGE_INVALID_ARGUMENT')).toHaveLength(
+        11,
+      );
+      expect(await store.getJob('job-1')).toMatchObject({
+        activeRuns: 1,
+        sequence: 1,
+        started: 0,
+        state: 'running',
+      });
+      expect((await store.runningRuns()).map((run) => run.occurrenceId)).toEqual(['job-1!once']);
+    });
+
+    test('a lease released on one instance is taken over by a peer at once, exactly once', async ({
+      instances,
+    }) => {
+      const stores = await instances(4);
+      const [owner, ...peers] = stores as [JobStore, ...JobStore[]];
+      const ids = Array.from({ length: 6 }, (_, index) => `job-${index}`);
+      for (const id of ids) await owner.createJob(newJob(id));
+      const claimed = await claim(owner, runEach(), { now: T0 + 1000, owner: 'leaving' });
+      expect(claimed.runs).toHaveLength(ids.length);
+      const released = await owner.releaseLeases({
+        owner: 'leaving',
+        leases: claimed.runs.map((run) => ({ occurrenceId: run.occurrenceId, fence: run.fence })),
+        now: T0 + 1100,
+      });
+      expect(released).toBe(ids.length);
+      const taken = (
+        await Promise.all(
+          Array.from({ length: 9 }, (_, index) =>
+            must(peers[index % peers.length], 'a peer').claimExpiredRuns({
+              owner: `peer-${index}`,
+              now: T0 + 1100,
+              leaseDuration: LEASE,
+              limit: 2,
+            }),
+          ),
+        )
+      ).flat();
+      expect(taken.map(({ run }) => run.jobId).sort()).toEqual(ids);
+      expect(taken.every(({ previousOwner }) => previousOwner === 'leaving')).toBe(true);
+      // The leaving instance's leases are lost to the takeovers.
+      const renewal = await owner.renewLeases({
+        owner: 'leaving',
+        leases: claimed.runs.map((run) => ({ occurrenceId: run.occurrenceId, fence: run.fence })),
+        now: T0 + 1200,
+        leaseDuration: LEASE,
+      });
+      expect(renewal.lost.map((lost) => lost.reason)).toEqual(ids.map(() => 'taken-over'));
+      for (const { run } of taken) {
+        expect(await finishRun(must(peers[0], 'a peer'), run)).toBe(true);
+      }
+      expect(await owner.runningRuns()).toEqual([]);
     });
 
     test('concurrent completions of one run by its owner: exactly one is recorded', async ({

@@ -54,17 +54,20 @@ export function runCases({ describe, test, expect, defaultHistoryLimit }: SuiteC
         sequence: 1,
         fence: job.fence,
         status: 'running',
+        trigger: false,
         owner: 'instance-a',
         leaseUntil: T0 + 31_003,
         startedAt: T0 + 1003,
         finishedAt: null,
         reason: null,
         result: null,
+        callback: null,
       };
       expect(run).toEqual(expected);
       expect(claimed).toEqual({
         jobId: 'job-1',
         createdAt: T0,
+        revision: 0,
         scheduledAt: T0 + 1000,
         occurrenceId: expected.occurrenceId,
         sequence: 1,
