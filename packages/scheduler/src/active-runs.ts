@@ -16,6 +16,8 @@ export interface ActiveRun {
   readonly scheduledAt: number;
   /** The definition the run started with (an update never changes a run in flight). */
   readonly spec: JobSpec;
+  /** Started by a trigger, not by the schedule. */
+  readonly trigger: boolean;
   /** The fence the lease is held under (a takeover of one's own late run moves it on). */
   fence: number;
   /** When the lease was last granted or renewed, on the scheduler's clock. */
@@ -42,10 +44,11 @@ export function activeRun(
   fields: Pick<
     ActiveRun,
     'jobId' | 'createdAt' | 'occurrenceId' | 'scheduledAt' | 'spec' | 'fence' | 'renewedAt'
-  >,
+  > & { readonly trigger?: boolean },
 ): ActiveRun {
   return {
     ...fields,
+    trigger: fields.trigger ?? false,
     controller: new AbortController(),
     cancelReason: null,
     leaseLost: false,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { DueJob, DuePlan } from '@again/storage';
+import type { DueJob, DuePlan, SkippedOccurrence } from '@again/storage';
 import { activeRun } from './active-runs.js';
 import type { Engine } from './engine.js';
 import type { JobSpec } from './job-types.js';
@@ -146,6 +146,7 @@ export class ClaimLoop {
     const { options, specs, storeTime } = engine;
     const { storage, logger, missedRunGrace, historyLimit, instanceId } = options;
     const planned = new Map<string, JobSpec>();
+    const skippedOf = new Map<string, readonly SkippedOccurrence[]>();
     const unreadable: string[] = [];
     const recordLimit = Math.min(historyLimit, MAX_SKIPPED_RECORDED);
     const budgetStart = performance.now();
@@ -172,6 +173,7 @@ export class ClaimLoop {
         maxExamined: CRON_OCCURRENCES_PER_PLAN,
       });
       if (step.skipped.length > 0) {
+        skippedOf.set(job.id, step.skipped);
         logger.debug('skipped occurrences', {
           jobId: job.id,
           count: step.skipped.length,
@@ -209,6 +211,19 @@ export class ClaimLoop {
       engine.runs.start(activeRun({ ...claimed, spec, renewedAt: heldSince }), (run) =>
         engine.execute(run),
       );
+    }
+    const conflicts = new Set(result.conflicts);
+    for (const [jobId, skipped] of skippedOf) {
+      if (conflicts.has(jobId)) continue;
+      for (const entry of skipped) {
+        engine.events.emit('occurrence:skipped', () => ({
+          instanceId,
+          jobId,
+          occurrenceId: entry.occurrenceId,
+          scheduledAt: new Date(entry.scheduledAt),
+          reason: entry.reason,
+        }));
+      }
     }
     for (const id of result.conflicts) {
       logger.error(

@@ -8,6 +8,7 @@
  */
 import type { ActiveRun, ActiveRuns } from './active-runs.js';
 import type { CompletionWriter } from './completions.js';
+import type { SchedulerEventHub } from './events.js';
 import type { ResolvedOptions } from './scheduler-options.js';
 import type { SpecCache } from './spec-cache.js';
 import type { SchedulerClock } from './timer.js';
@@ -63,6 +64,8 @@ export interface Engine {
   readonly completions: CompletionWriter;
   readonly specs: SpecCache;
   readonly storeTime: StoreTime;
+  /** Listeners and diagnostics channels of the scheduler's events. */
+  readonly events: SchedulerEventHub;
   /** Jobs removed while a claim was in flight (id → incarnation): their claimed runs never start. */
   readonly removedDuringClaim: Map<string, number>;
   /** The scheduler's life. */

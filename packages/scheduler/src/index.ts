@@ -32,6 +32,15 @@ export {
   SchedulerStorageError,
   UnexpectedStatusError,
 } from './errors.js';
+export {
+  diagnosticsChannelOf,
+  type OccurrenceEventBase,
+  type RunEventBase,
+  SCHEDULER_EVENTS,
+  type SchedulerEventBase,
+  type SchedulerEventName,
+  type SchedulerEvents,
+} from './events.js';
 export { type FetchFunction, SCHEDULER_HEADERS } from './http-client.js';
 export {
   type CallbackInput,

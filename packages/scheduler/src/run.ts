@@ -65,6 +65,14 @@ export async function runToEnd(engine: Engine, run: ActiveRun, runDeps: RunDeps)
     scheduledAt: run.scheduledAt,
     occurrenceId: run.occurrenceId,
   };
+  const trigger = run.trigger;
+  engine.events.emit('run:started', () => ({
+    instanceId: engine.options.instanceId,
+    jobId: run.jobId,
+    occurrenceId: run.occurrenceId,
+    scheduledAt: new Date(run.scheduledAt),
+    trigger,
+  }));
   let outcome: RunOutcome;
   try {
     outcome = await executeOccurrence(run.spec, occurrence, runDeps.deps(run.controller.signal));
@@ -106,14 +114,40 @@ export async function runToEnd(engine: Engine, run: ActiveRun, runDeps: RunDeps)
     });
   }
   if (recorded !== 'recorded') return;
+  const { payload } = outcome;
+  const durationMs = finishedAt - Date.parse(payload.started_at);
+  const base = {
+    instanceId: engine.options.instanceId,
+    jobId: run.jobId,
+    occurrenceId: run.occurrenceId,
+    scheduledAt: new Date(run.scheduledAt),
+    trigger,
+  };
+  if (status === 'succeeded') {
+    engine.events.emit('run:succeeded', () => ({
+      ...base,
+      attempts: payload.attempts,
+      statusCode: payload.status_code ?? null,
+      durationMs,
+    }));
+  } else if (status === 'failed') {
+    engine.events.emit('run:failed', () => ({
+      ...base,
+      attempts: payload.attempts,
+      statusCode: payload.status_code ?? null,
+      error: payload.error ?? 'failed',
+      durationMs,
+    }));
+  } else {
+    engine.events.emit('run:canceled', () => ({ ...base, reason: run.cancelReason ?? 'canceled' }));
+  }
   if (logger.enabled('info')) {
-    const { payload } = outcome;
     logger.info('run finished', {
       jobId: run.jobId,
       occurrenceId: run.occurrenceId,
       status,
       attempts: payload.attempts,
-      durationMs: finishedAt - Date.parse(payload.started_at),
+      durationMs,
       ...(payload.status_code === undefined ? {} : { statusCode: payload.status_code }),
       ...(payload.error === undefined ? {} : { error: payload.error }),
     });

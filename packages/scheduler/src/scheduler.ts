@@ -22,6 +22,7 @@ import {
   SchedulerStoppedError,
   SchedulerStorageError,
 } from './errors.js';
+import { SchedulerEventHub, type SchedulerEventName, type SchedulerEvents } from './events.js';
 import type { JobInput } from './job-types.js';
 import { LeaseLoop } from './leases.js';
 import { MaintenanceLoop } from './maintenance.js';
@@ -178,6 +179,28 @@ export interface Scheduler {
    */
   jobIds(): Promise<string[]>;
   /**
+   * Listens to an event of the life of jobs and runs (see {@link SchedulerEvents}): `job:scheduled`,
+   * `job:updated`, `job:paused`, `job:resumed`, `job:removed`, `occurrence:skipped`, `run:started`,
+   * `attempt:started`, `attempt:succeeded`, `attempt:failed`, `run:succeeded`, `run:failed`,
+   * `run:canceled`, `callback:delivered`, `callback:failed`. Payloads are frozen; a listener that
+   * throws is logged at warn. The same payloads are published on `node:diagnostics_channel`
+   * (`again:scheduler:<event>`). An event nobody listens to costs nothing.
+   *
+   * @param event - the event name
+   * @param listener - called with each payload, synchronously
+   * @returns a function that removes the listener
+   * @throws TypeError for an unknown event name or a listener that is not a function
+   * @example
+   * ```ts
+   * const off = scheduler.on('run:failed', ({ jobId, error }) => console.error(jobId, error));
+   * off();
+   * ```
+   */
+  on<E extends SchedulerEventName>(
+    event: E,
+    listener: (payload: SchedulerEvents[E]) => void,
+  ): () => void;
+  /**
    * Stops gracefully, within a bound whatever the load: no new claims; in-flight runs and
    * callbacks get the first part of `timeout` to finish; then the rest are aborted and recorded
    * `canceled` (reason `stopped`) in the remaining part (a quarter of `timeout`, at most 1 s). It
@@ -242,6 +265,7 @@ class SchedulerEngine implements Scheduler, Engine {
   readonly completions: CompletionWriter;
   readonly specs: SpecCache = new SpecCache();
   readonly storeTime: StoreTime;
+  readonly events: SchedulerEventHub;
   readonly removedDuringClaim: Map<string, number> = new Map();
   readonly #claims: ClaimLoop;
   readonly #leases: LeaseLoop;
@@ -261,6 +285,7 @@ class SchedulerEngine implements Scheduler, Engine {
     this.instanceId = options.instanceId;
     const { fetch, clock, logger, retriers, storage, isRefusal } = options;
     this.storeTime = new StoreTime(clock, storage.capabilities.clock);
+    this.events = new SchedulerEventHub(logger);
     this.completions = new CompletionWriter(storage, options.instanceId, clock, logger);
     this.#claims = new ClaimLoop(this);
     this.#leases = new LeaseLoop(this);
@@ -391,7 +416,19 @@ class SchedulerEngine implements Scheduler, Engine {
       return this.store('createJob', () => Promise.reject(error));
     }
     if (first !== null) this.#claims.wake(first);
+    this.events.emit('job:scheduled', () => ({
+      instanceId: this.instanceId,
+      jobId: id,
+      nextRunAt: first === null ? null : new Date(first),
+    }));
     return id;
+  }
+
+  on<E extends SchedulerEventName>(
+    event: E,
+    listener: (payload: SchedulerEvents[E]) => void,
+  ): () => void {
+    return this.events.on(event, listener);
   }
 
   async remove(id: string): Promise<boolean> {
@@ -418,6 +455,7 @@ class SchedulerEngine implements Scheduler, Engine {
         aborted.push(run.done);
       }
     }
+    this.events.emit('job:removed', () => ({ instanceId: this.instanceId, jobId }));
     await Promise.all(aborted);
     return true;
   }
