@@ -45,15 +45,21 @@ export { type FetchFunction, SCHEDULER_HEADERS } from './http-client.js';
 export {
   type CallbackInput,
   type CallbackMethod,
+  type CallbackMethodInput,
   type CallbackSpec,
+  type CronScheduleInput,
+  type HeadersInput,
   HTTP_METHODS,
   type HttpMethod,
+  type HttpMethodInput,
+  type IntervalScheduleInput,
   type JitterStrategy,
   JOB_DEFAULTS,
   JOB_LIMITS,
   type JobInput,
   type JobSpec,
   type MissedRunPolicy,
+  type OnceScheduleInput,
   type OverlapPolicy,
   type RequestInput,
   type RequestSpec,
@@ -81,6 +87,7 @@ export {
   type SchedulerOptions,
   type StopPolicy,
 } from './scheduler-options.js';
+export { type SigningSecretsInput, WEBHOOK_HEADERS } from './signing.js';
 export {
   InvalidQueryError,
   type JobHistoryQuery,
