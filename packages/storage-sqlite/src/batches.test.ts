@@ -55,6 +55,7 @@ describe('claimDue', () => {
     expect(result.runs[0]).toEqual({
       jobId: 'job-00000',
       createdAt: T0,
+      revision: 0,
       scheduledAt: T0,
       occurrenceId: `job-00000@${T0}`,
       sequence: 3,

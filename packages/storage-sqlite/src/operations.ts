@@ -12,19 +12,24 @@
  */
 
 import {
+  type ClaimedRunRow,
   type DriverCompletion,
   type DriverDueClaim,
   type DriverDueClaimResult,
+  type DriverJobUpdate,
   type DriverNewJob,
+  type DriverStartRunResult,
   type DriverTakenOverRun,
   type DuePlan,
   isTerminalState,
   JobExistsError,
   type JobRow,
   type JobState,
+  type LeaseRelease,
   type LeaseRenewal,
   type LeaseRenewalRequest,
   type RunRow,
+  type RunStart,
   TERMINAL_JOB_STATES,
   type TerminalJobState,
 } from '@again/storage';
@@ -129,11 +134,26 @@ function selectJob(id: string) {
   return db.selectFrom('again_jobs').selectAll().where('id', '=', id);
 }
 
-/** The state of a job that is not terminal, from what is running and what is next. */
+/** The state of a live job (neither paused nor terminal), from what runs and what is next. */
 function liveState(activeRuns: number, nextRunAt: number | null): JobState {
   if (activeRuns > 0) return 'running';
   return nextRunAt === null ? 'completed' : 'scheduled';
 }
+
+/** Whether a job takes its state from its runs and next occurrence (not paused, not terminal). */
+function isLive(state: JobState): boolean {
+  return state === 'scheduled' || state === 'running';
+}
+
+/**
+ * A ledger entry `r` as the JSON object of a job's `last_run` copy (the format `toRunRow` reads;
+ * its `result` and `callback` stay JSON text inside it).
+ */
+const LAST_RUN_OF_R = sql.raw(`json_object('occurrence_id', r.occurrence_id, 'job_id', r.job_id,
+  'scheduled_at', r.scheduled_at, 'sequence', r.sequence, 'fence', r.fence, 'status', r.status,
+  'owner', r.owner, 'lease_until', r.lease_until, 'started_at', r.started_at,
+  'finished_at', r.finished_at, 'reason', r.reason, 'result', r.result,
+  'triggered', r.triggered, 'callback', r.callback)`);
 
 /** The history limit a write applies: the call's, else the default, capped by the configuration. */
 function effectiveLimit(historyLimit: number | undefined, retention: WriteRetention): number {
@@ -230,11 +250,13 @@ export function* createJob(job: DriverNewJob): Op<JobRow> {
       created_at: job.now,
       updated_at: job.now,
       last_run: null,
+      revision: 0,
     }),
   );
   return {
     id: job.id,
     spec: job.spec,
+    revision: 0,
     state,
     nextRunAt: job.nextRunAt,
     fence,
@@ -305,6 +327,123 @@ export function* endJob(id: string, state: TerminalJobState, now: number): Op<Jo
       .where('id', '=', id),
   );
   return { ...job, state, nextRunAt: null, updatedAt: now };
+}
+
+/** See `JobStore.pauseJob`: a live job becomes paused; anything else is left as it is. */
+export function* pauseJob(id: string, now: number): Op<JobRow | undefined> {
+  const row = yield* first(selectJob(id));
+  if (row === undefined) return undefined;
+  const job = toJobRow(row);
+  if (!isLive(job.state)) return job;
+  yield* exec(
+    db.updateTable('again_jobs').set({ state: 'paused', updated_at: now }).where('id', '=', id),
+  );
+  return { ...job, state: 'paused', updatedAt: now };
+}
+
+/** See `JobStore.resumeJob`: a paused job takes its live state; anything else is left as it is. */
+export function* resumeJob(id: string, now: number): Op<JobRow | undefined> {
+  const row = yield* first(selectJob(id));
+  if (row === undefined) return undefined;
+  const job = toJobRow(row);
+  if (job.state !== 'paused') return job;
+  const state = liveState(job.activeRuns, job.nextRunAt);
+  yield* exec(db.updateTable('again_jobs').set({ state, updated_at: now }).where('id', '=', id));
+  return { ...job, state, updatedAt: now };
+}
+
+/**
+ * See `JobStore.updateJob`: one read of the job and, when it is not terminal and still has the
+ * expected revision, one update (the read and the write are one `BEGIN IMMEDIATE` transaction, so
+ * no other update can come between them).
+ */
+export function* updateJob(update: DriverJobUpdate): Op<JobRow | null | undefined> {
+  const row = yield* first(selectJob(update.id));
+  if (row === undefined) return undefined;
+  const job = toJobRow(row);
+  if (isTerminalState(job.state) || job.revision !== update.expectedRevision) return null;
+  const state = job.state === 'paused' ? 'paused' : liveState(job.activeRuns, update.nextRunAt);
+  const revision = job.revision + 1;
+  yield* exec(
+    db
+      .updateTable('again_jobs')
+      .set({
+        spec: update.spec,
+        revision,
+        next_run_at: update.nextRunAt,
+        state,
+        updated_at: update.now,
+      })
+      .where('id', '=', update.id),
+  );
+  return {
+    ...job,
+    spec: update.spec,
+    revision,
+    nextRunAt: update.nextRunAt,
+    state,
+    updatedAt: update.now,
+  };
+}
+
+/**
+ * See `JobStore.startRun`: one read of the job, one of the occurrence id, then the triggered entry
+ * and the job's counters (fence, sequence, active runs; not `started`).
+ */
+export function* startRun(start: RunStart): Op<DriverStartRunResult> {
+  const row = yield* first(selectJob(start.jobId));
+  if (row === undefined) return undefined;
+  const job = toJobRow(row);
+  if (!isLive(job.state)) return null;
+  const taken = yield* first(
+    db
+      .selectFrom('again_runs')
+      .select('occurrence_id')
+      .where('occurrence_id', '=', start.occurrenceId),
+  );
+  if (taken !== undefined) return 'occurrence-exists';
+  const run: ClaimedRunRow = {
+    jobId: job.id,
+    createdAt: job.createdAt,
+    revision: job.revision,
+    scheduledAt: start.scheduledAt,
+    occurrenceId: start.occurrenceId,
+    sequence: job.sequence + 1,
+    fence: job.fence + 1,
+    startedAt: start.now,
+    leaseUntil: start.now + start.leaseDuration,
+  };
+  yield* exec(
+    db.insertInto('again_runs').values({
+      occurrence_id: run.occurrenceId,
+      job_id: run.jobId,
+      scheduled_at: run.scheduledAt,
+      sequence: run.sequence,
+      fence: run.fence,
+      status: 'running',
+      owner: start.owner,
+      lease_until: run.leaseUntil,
+      started_at: run.startedAt,
+      finished_at: null,
+      reason: null,
+      result: null,
+      triggered: 1,
+      callback: null,
+    }),
+  );
+  yield* exec(
+    db
+      .updateTable('again_jobs')
+      .set({
+        fence: run.fence,
+        sequence: run.sequence,
+        active_runs: job.activeRuns + 1,
+        state: 'running',
+        updated_at: start.now,
+      })
+      .where('id', '=', job.id),
+  );
+  return run;
 }
 
 /** See `JobStore.nextDueAt`. */
@@ -393,6 +532,7 @@ function claimWrites(
       writes.started.push({
         jobId: job.id,
         createdAt: job.createdAt,
+        revision: job.revision,
         scheduledAt: run.scheduledAt,
         occurrenceId: run.occurrenceId,
         sequence,
@@ -448,7 +588,8 @@ function* insertClaimEntries(
 
 /**
  * The jobs whose plan repeats an occurrence already in the ledger: the same occurrence id, or the
- * same job and scheduled time. (Every plan counts, also those of jobs the first pass left out.)
+ * same job and scheduled time as a scheduled entry (triggered runs share times freely). Every plan
+ * counts, also those of jobs the first pass left out.
  */
 function* ledgerConflicts(
   due: readonly DueJobRow[],
@@ -465,7 +606,8 @@ function* ledgerConflicts(
     raw(sql`select distinct e.value ->> 1 as job_id from json_each(${json(keys)}) as e
       where exists (select 1 from again_runs as r where r.occurrence_id = e.value ->> 0)
          or exists (select 1 from again_runs as r
-                     where r.job_id = e.value ->> 1 and r.scheduled_at = e.value ->> 2)`),
+                     where r.job_id = e.value ->> 1 and r.scheduled_at = e.value ->> 2
+                       and r.triggered = 0)`),
   );
   return new Set(rows.map((row) => str(row, 'job_id')));
 }
@@ -679,7 +821,8 @@ function* recordRound(round: readonly Recorded[], retention: WriteRetention): Op
     }
   }
   const values = [...jobs].map(([id, job]) => [id, job.count, job.last, job.latest]);
-  // A terminal job keeps its state; a live one completes when nothing runs and nothing is next.
+  // A terminal or paused job keeps its state; a live one completes when nothing runs and nothing
+  // is next.
   // `last_run` is the finished entry's row as a JSON object (the format `toJobRow` reads).
   yield* exec(
     raw(sql`update again_jobs set runs = runs + (e.value ->> 1),
@@ -690,12 +833,8 @@ function* recordRound(round: readonly Recorded[], retention: WriteRetention): Op
           when next_run_at is null then 'completed'
           else 'scheduled' end,
         updated_at = max(updated_at, e.value ->> 3),
-        last_run = (select json_object('occurrence_id', r.occurrence_id, 'job_id', r.job_id,
-            'scheduled_at', r.scheduled_at, 'sequence', r.sequence, 'fence', r.fence,
-            'status', r.status, 'owner', r.owner, 'lease_until', r.lease_until,
-            'started_at', r.started_at, 'finished_at', r.finished_at, 'reason', r.reason,
-            'result', r.result)
-          from again_runs as r where r.occurrence_id = e.value ->> 2)
+        last_run = (select ${LAST_RUN_OF_R} from again_runs as r
+          where r.occurrence_id = e.value ->> 2)
       from json_each(${json(values)}) as e
       where again_jobs.id = e.value ->> 0`),
   );
@@ -787,6 +926,50 @@ export function* claimExpiredRuns(claim: {
       where again_jobs.id = e.value ->> 0`),
   );
   return taken;
+}
+
+/**
+ * See `JobStore.releaseLeases`: one update of the leases still held (running, same owner and
+ * fence), which expire at once; returns how many.
+ */
+export function* releaseLeases(release: LeaseRelease): Op<number> {
+  return yield* exec(
+    raw(sql`update again_runs set lease_until = ${release.now - 1}
+      from json_each(${json(release.leases.map((lease) => [lease.occurrenceId, lease.fence]))}) as e
+      where again_runs.occurrence_id = e.value ->> 0 and again_runs.fence = e.value ->> 1
+        and again_runs.status = 'running' and again_runs.owner = ${release.owner}`),
+  );
+}
+
+/**
+ * See `JobStore.recordCallback`: one read of the entry; when it is finished, one update of it and
+ * one of its job's `last_run` copy when the copy is that entry.
+ */
+export function* recordCallback(record: {
+  readonly occurrenceId: string;
+  readonly callback: string;
+}): Op<boolean> {
+  const entry = yield* first(
+    db
+      .selectFrom('again_runs')
+      .select(['job_id', 'status'])
+      .where('occurrence_id', '=', record.occurrenceId),
+  );
+  if (entry === undefined || entry.status === 'running' || entry.status === 'skipped') {
+    return false;
+  }
+  yield* exec(
+    db
+      .updateTable('again_runs')
+      .set({ callback: record.callback })
+      .where('occurrence_id', '=', record.occurrenceId),
+  );
+  yield* exec(
+    raw(sql`update again_jobs set last_run = (select ${LAST_RUN_OF_R} from again_runs as r
+        where r.occurrence_id = ${record.occurrenceId})
+      where id = ${str(entry, 'job_id')} and last_run ->> '$.occurrence_id' = ${record.occurrenceId}`),
+  );
+  return true;
 }
 
 /** See `JobStore.getRun`. */

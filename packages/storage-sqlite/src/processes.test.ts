@@ -89,6 +89,7 @@ describe('several processes on one file (adapter level)', () => {
     expect(db.prepare('select name from again_migrations order by name').all()).toEqual([
       { name: '0001_initial' },
       { name: '0002_batched_claims' },
+      { name: '0003_operate_in_place' },
     ]);
     db.close();
   }, 30_000);

@@ -54,6 +54,13 @@ function strOrNull(row: Row, column: string): string | null {
   return row[column] === null ? null : str(row, column);
 }
 
+/** A 0/1 column as a boolean. */
+function flag(row: Row, column: string): boolean {
+  const value = num(row, column);
+  if (value !== 0 && value !== 1) throw new CorruptRowError(`column ${column} is not 0 or 1`);
+  return value === 1;
+}
+
 /** A job state column. */
 export function jobState(row: Row): JobState {
   const state = str(row, 'state');
@@ -63,7 +70,8 @@ export function jobState(row: Row): JobState {
 
 /**
  * Decodes a row of `again_runs`, or the `last_run` copy on a job: that row as a JSON object (its
- * `result` still JSON text inside it), written by SQLite's `json_object` in `completeRuns`.
+ * `result` and `callback` still JSON text inside it), written by SQLite's `json_object` in
+ * `completeRuns` and `recordCallback`.
  */
 export function toRunRow(row: Row): RunRow {
   const status = str(row, 'status');
@@ -75,12 +83,14 @@ export function toRunRow(row: Row): RunRow {
     sequence: num(row, 'sequence'),
     fence: num(row, 'fence'),
     status: status as RunStatus,
+    trigger: flag(row, 'triggered'),
     owner: strOrNull(row, 'owner'),
     leaseUntil: numOrNull(row, 'lease_until'),
     startedAt: numOrNull(row, 'started_at'),
     finishedAt: numOrNull(row, 'finished_at'),
     reason: strOrNull(row, 'reason'),
     result: strOrNull(row, 'result'),
+    callback: strOrNull(row, 'callback'),
   };
 }
 
@@ -103,6 +113,7 @@ export function toJobRow(row: Row): JobRow {
   return {
     id: str(row, 'id'),
     spec: str(row, 'spec'),
+    revision: num(row, 'revision'),
     state: jobState(row),
     nextRunAt: numOrNull(row, 'next_run_at'),
     fence: num(row, 'fence'),
@@ -126,6 +137,7 @@ export interface DueJobRow extends DueRow {
 export const DUE_JOB_COLUMNS = [
   'id',
   'created_at',
+  'revision',
   'next_run_at',
   'started',
   'active_runs',
@@ -152,11 +164,12 @@ export function toDueJobRow(values: readonly unknown[]): DueJobRow {
   return {
     id: strAt(values, 0),
     createdAt: numAt(values, 1),
-    nextRunAt: numAt(values, 2),
-    started: numAt(values, 3),
-    activeRuns: numAt(values, 4),
-    spec: strAt(values, 5),
-    fence: numAt(values, 6),
-    sequence: numAt(values, 7),
+    revision: numAt(values, 2),
+    nextRunAt: numAt(values, 3),
+    started: numAt(values, 4),
+    activeRuns: numAt(values, 5),
+    spec: strAt(values, 6),
+    fence: numAt(values, 7),
+    sequence: numAt(values, 8),
   };
 }

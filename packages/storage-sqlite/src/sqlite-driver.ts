@@ -8,13 +8,17 @@ import type {
   DriverCompletion,
   DriverDueClaim,
   DriverDueClaimResult,
+  DriverJobUpdate,
   DriverNewJob,
+  DriverStartRunResult,
   DriverTakenOverRun,
   JobRow,
   JobState,
+  LeaseRelease,
   LeaseRenewal,
   LeaseRenewalRequest,
   RunRow,
+  RunStart,
   StoreCapabilities,
   StoreDriver,
   TerminalJobState,
@@ -111,6 +115,22 @@ export class SqliteDriver implements StoreDriver {
     return this.#run('endJob', 'write', () => ops.endJob(id, state, now));
   }
 
+  pauseJob(id: string, now: number): Promise<JobRow | undefined> {
+    return this.#run('pauseJob', 'write', () => ops.pauseJob(id, now));
+  }
+
+  resumeJob(id: string, now: number): Promise<JobRow | undefined> {
+    return this.#run('resumeJob', 'write', () => ops.resumeJob(id, now));
+  }
+
+  updateJob(update: DriverJobUpdate): Promise<JobRow | null | undefined> {
+    return this.#run('updateJob', 'write', () => ops.updateJob(update));
+  }
+
+  startRun(start: RunStart): Promise<DriverStartRunResult> {
+    return this.#run('startRun', 'write', () => ops.startRun(start));
+  }
+
   nextDueAt(): Promise<number | null> {
     return this.#run('nextDueAt', 'single', () => ops.nextDueAt());
   }
@@ -134,6 +154,17 @@ export class SqliteDriver implements StoreDriver {
     readonly limit: number;
   }): Promise<DriverTakenOverRun[]> {
     return this.#run('claimExpiredRuns', 'write', () => ops.claimExpiredRuns(claim));
+  }
+
+  releaseLeases(release: LeaseRelease): Promise<number> {
+    return this.#run('releaseLeases', 'write', () => ops.releaseLeases(release));
+  }
+
+  recordCallback(record: {
+    readonly occurrenceId: string;
+    readonly callback: string;
+  }): Promise<boolean> {
+    return this.#run('recordCallback', 'write', () => ops.recordCallback(record));
   }
 
   getRun(occurrenceId: string): Promise<RunRow | undefined> {

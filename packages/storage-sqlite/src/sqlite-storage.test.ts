@@ -40,7 +40,11 @@ function withRaw<T>(file: string, fn: (db: Database.Database) => T): T {
   }
 }
 
-const ALL_MIGRATIONS = [{ name: '0001_initial' }, { name: '0002_batched_claims' }];
+const ALL_MIGRATIONS = [
+  { name: '0001_initial' },
+  { name: '0002_batched_claims' },
+  { name: '0003_operate_in_place' },
+];
 
 describe('createSqliteStorage: options', () => {
   it.each<[string, unknown]>([
@@ -123,8 +127,13 @@ describe('createSqliteStorage: setup', () => {
           'again_runs_history_idx',
           'again_runs_job_sequence_idx',
           'again_runs_lease_idx',
+          'again_runs_occurrence_uq',
         ]),
       );
+      // The occurrence identity is an index over scheduled entries (no table constraint left).
+      expect(
+        names('index').filter((name) => /^sqlite_autoindex_again_(jobs|runs)_/.test(name)),
+      ).toEqual(['sqlite_autoindex_again_jobs_1', 'sqlite_autoindex_again_runs_1']);
       expect(names('index')).not.toContain('again_jobs_due_idx');
       expect(db.prepare('select name from again_migrations order by name').all()).toEqual(
         ALL_MIGRATIONS,
@@ -145,6 +154,8 @@ describe('createSqliteStorage: setup', () => {
       expect(partial('again_runs_finished_idx')).toBe('finished_at is not null');
       expect(partial('again_runs_history_idx')).toBe(`status != 'running'`);
       expect(partial('again_runs_lease_idx')).toBe(`"status" = 'running'`);
+      expect(columns('again_runs_occurrence_uq')).toEqual(['job_id', 'scheduled_at']);
+      expect(partial('again_runs_occurrence_uq')).toBe('triggered = 0');
     });
   });
 
@@ -152,16 +163,55 @@ describe('createSqliteStorage: setup', () => {
     // A Kysely instance with a log shows the exact SQL (and parameters) of every statement.
     const file = dir.file();
     const statements: Array<{ sql: string; parameters: readonly unknown[] }> = [];
+    let logging = false;
     const kysely = new Kysely<unknown>({
       dialect: new SqliteDialect({ database: new Database(file) }),
       log: (event) => {
-        statements.push({ sql: event.query.sql, parameters: event.query.parameters });
+        if (logging) statements.push({ sql: event.query.sql, parameters: event.query.parameters });
       },
     });
     const store = await createSqliteStorage({ database: kysely });
+    // The store's own statements, not the migrations'.
+    logging = true;
     await store.createJob(newJob('a'));
     const run = await start(store, 'a', { skip: [-500] });
     await complete(store, run);
+    await store.pauseJob('a', T0);
+    await store.resumeJob('a', T0);
+    await store.updateJob({
+      id: 'a',
+      expectedRevision: 0,
+      spec: {},
+      nextRunAt: T0 + 2000,
+      now: T0,
+    });
+    const manual = await store.startRun({
+      jobId: 'a',
+      occurrenceId: 'a!manual',
+      scheduledAt: T0 + 2000,
+      owner: 'instance-a',
+      leaseDuration: 1000,
+      now: T0 + 1500,
+    });
+    await store.releaseLeases({
+      owner: 'instance-a',
+      leases: [{ occurrenceId: 'a!manual', fence: manual?.fence ?? 0 }],
+      now: T0 + 1600,
+    });
+    await store.recordCallback({ occurrenceId: run.occurrenceId, callback: { status: 204 } });
+    // A plan repeating a scheduled occurrence: the claim's conflict read runs.
+    const conflict = await store.claimDue({
+      owner: 'instance-a',
+      now: T0 + 5000,
+      limit: 10,
+      leaseDuration: 1000,
+      plan: (due) => ({
+        run: { scheduledAt: run.scheduledAt, occurrenceId: 'a@again' },
+        skipped: [],
+        nextRunAt: due.nextRunAt + 1000,
+      }),
+    });
+    expect(conflict.conflicts).toEqual(['a']);
     await store.nextDueAt();
     await store.history('a');
     await store.claimExpiredRuns({ owner: 'b', now: T0, leaseDuration: 1000, limit: 10 });
@@ -204,6 +254,8 @@ describe('createSqliteStorage: setup', () => {
     expect(planOf(/delete from "again_runs" where "finished_at" </)).toContain(
       'again_runs_finished_idx',
     );
+    // A claim's conflict read looks scheduled entries up by the occurrence identity's index.
+    expect(planOf(/r.triggered = 0/)).toContain('again_runs_occurrence_uq');
     // Batched writes find their rows by key, never by scanning a table.
     for (const { sql, plan } of plans) {
       if (/json_each/.test(sql))
@@ -271,6 +323,230 @@ describe('createSqliteStorage: setup', () => {
     });
   });
 
+  it('upgrades a file at 0002 with data in it: rows, leases and last runs kept, 0003 applied', async () => {
+    const file = dir.file();
+    const database = new Database(file);
+    database.pragma('journal_mode = wal');
+    const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
+    const migrator = new Migrator({
+      db: kysely,
+      provider: migrationProvider,
+      migrationTableName: MIGRATION_TABLE,
+      migrationLockTableName: MIGRATION_LOCK_TABLE,
+    });
+    expect((await migrator.migrateTo('0002_batched_claims')).error).toBeUndefined();
+    // As the 0002 release wrote them: a finished run (also the job's last_run copy, with a result
+    // holding escapes), a running one, a skipped one, and a second, completed job.
+    const result = JSON.stringify({ s: '\u0000 é \ud800', n: [1, 2] });
+    const finished = {
+      occurrence_id: `old@${T0}`,
+      job_id: 'old',
+      scheduled_at: T0,
+      sequence: 1,
+      fence: 1,
+      status: 'succeeded',
+      owner: 'v2',
+      lease_until: null,
+      started_at: T0,
+      finished_at: T0 + 5,
+      reason: null,
+      result,
+    };
+    const running = {
+      ...finished,
+      occurrence_id: `old@${T0 + 1000}`,
+      scheduled_at: T0 + 1000,
+      sequence: 3,
+      fence: 3,
+      status: 'running',
+      lease_until: T0 + 61_000,
+      started_at: T0 + 1000,
+      finished_at: null,
+      result: null,
+    };
+    const skipped = {
+      ...finished,
+      occurrence_id: `old@${T0 + 500}`,
+      scheduled_at: T0 + 500,
+      sequence: 2,
+      fence: 3,
+      status: 'skipped',
+      owner: null,
+      started_at: null,
+      finished_at: T0 + 1000,
+      reason: 'missed',
+      result: null,
+    };
+    const insertJob = database.prepare(
+      `insert into again_jobs (id, spec, state, next_run_at, fence, sequence, started, runs,
+         active_runs, created_at, updated_at, last_run) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    insertJob.run(
+      'old',
+      '{"every":1000}',
+      'running',
+      T0 + 2000,
+      3,
+      3,
+      2,
+      1,
+      1,
+      T0,
+      T0 + 1000,
+      JSON.stringify(finished),
+    );
+    insertJob.run('done', '{}', 'completed', null, 0, 0, 0, 0, 0, T0, T0, null);
+    const insertRun = database.prepare(
+      `insert into again_runs values (@occurrence_id, @job_id, @scheduled_at, @sequence,
+         @fence, @status, @owner, @lease_until, @started_at, @finished_at, @reason, @result)`,
+    );
+    for (const row of [finished, skipped, running]) insertRun.run(row);
+    await kysely.destroy();
+
+    const store = await createSqliteStorage(file);
+    const job = await store.getJob('old');
+    expect(job).toMatchObject({
+      spec: { every: 1000 },
+      revision: 0,
+      state: 'running',
+      nextRunAt: T0 + 2000,
+      fence: 3,
+      sequence: 3,
+      started: 2,
+      runs: 1,
+      activeRuns: 1,
+      lastRun: { occurrenceId: `old@${T0}`, trigger: false, callback: null, owner: 'v2' },
+    });
+    expect(JSON.stringify(job?.lastRun?.result)).toBe(result);
+    expect(await store.getJob('done')).toMatchObject({ state: 'completed', revision: 0 });
+    const history = await store.history('old');
+    expect(history?.map((run) => [run.sequence, run.status, run.trigger, run.callback])).toEqual([
+      [1, 'succeeded', false, null],
+      [2, 'skipped', false, null],
+    ]);
+    const [lease] = await store.runningRuns();
+    expect(lease).toMatchObject({ occurrenceId: `old@${T0 + 1000}`, trigger: false, fence: 3 });
+
+    // The new rules work on the old rows: the unique (job, time) holds for scheduled entries only.
+    const conflict = await store.claimDue({
+      owner: 'v3',
+      now: T0 + 2000,
+      limit: 10,
+      leaseDuration: 1000,
+      plan: (due) => ({
+        run: { scheduledAt: T0, occurrenceId: 'old@again' },
+        skipped: [],
+        nextRunAt: due.nextRunAt,
+      }),
+    });
+    expect(conflict.conflicts).toEqual(['old']);
+    const triggered = await store.startRun({
+      jobId: 'old',
+      occurrenceId: 'old!manual',
+      scheduledAt: T0,
+      owner: 'v3',
+      leaseDuration: 1000,
+      now: T0 + 2001,
+    });
+    expect(triggered).toMatchObject({ sequence: 4, fence: 4, revision: 0 });
+    expect(await store.pauseJob('old', T0 + 2002)).toMatchObject({ state: 'paused' });
+    expect(
+      await store.completeRuns([
+        {
+          occurrenceId: `old@${T0 + 1000}`,
+          owner: 'v2',
+          fence: 3,
+          status: 'failed',
+          finishedAt: T0 + 2003,
+          result: null,
+        },
+      ]),
+    ).toEqual([true]);
+    expect(await store.recordCallback({ occurrenceId: `old@${T0}`, callback: { ok: 1 } })).toBe(
+      true,
+    );
+    expect(await store.getJob('old')).toMatchObject({
+      state: 'paused',
+      activeRuns: 1,
+      runs: 2,
+      lastRun: { occurrenceId: `old@${T0 + 1000}`, status: 'failed', callback: null },
+    });
+    expect(
+      await store.updateJob({
+        id: 'old',
+        expectedRevision: 0,
+        spec: { every: 5 },
+        nextRunAt: T0 + 9000,
+        now: T0 + 2004,
+      }),
+    ).toMatchObject({ revision: 1, state: 'paused' });
+    await store.close();
+    withRaw(file, (db) => {
+      expect(db.prepare('select name from again_migrations order by name').all()).toEqual(
+        ALL_MIGRATIONS,
+      );
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      expect(db.prepare('select count(*) as n from again_runs').get()).toEqual({ n: 4 });
+    });
+  });
+
+  it('0003 migrates down to the 0002 shape when the data fits it (paused jobs take their live state)', async () => {
+    const file = dir.file();
+    const store = await createSqliteStorage(file);
+    await store.createJob(newJob('a'));
+    await store.createJob(newJob('b'));
+    const run = await start(store, 'a');
+    await complete(store, run);
+    await store.recordCallback({ occurrenceId: run.occurrenceId, callback: { ok: 1 } });
+    await store.pauseJob('a', T0 + 2000);
+    await store.startRun({
+      jobId: 'b',
+      occurrenceId: 'b!manual',
+      scheduledAt: T0 + 5,
+      owner: 'x',
+      leaseDuration: 1000,
+      now: T0 + 5,
+    });
+    await store.close();
+
+    const kysely = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database: new Database(file) }),
+    });
+    const migrator = new Migrator({
+      db: kysely,
+      provider: migrationProvider,
+      migrationTableName: MIGRATION_TABLE,
+      migrationLockTableName: MIGRATION_LOCK_TABLE,
+    });
+    expect((await migrator.migrateTo('0002_batched_claims')).error).toBeUndefined();
+    await kysely.destroy();
+    withRaw(file, (db) => {
+      expect(db.prepare('select id, state from again_jobs order by id').all()).toEqual([
+        { id: 'a', state: 'scheduled' },
+        { id: 'b', state: 'running' },
+      ]);
+      const columns = (table: string) =>
+        (db.pragma(`table_info(${table})`) as Array<{ name: string }>).map((c) => c.name);
+      expect(columns('again_jobs')).not.toContain('revision');
+      expect(columns('again_runs')).not.toContain('triggered');
+      const lastRun = db.prepare(`select last_run from again_jobs where id = 'a'`).get() as {
+        last_run: string;
+      };
+      expect(Object.keys(JSON.parse(lastRun.last_run))).not.toContain('callback');
+      expect(() =>
+        db
+          .prepare(`insert into again_runs (occurrence_id, job_id, scheduled_at, sequence, fence,
+            status) values ('b@dup', 'b', ?, 9, 9, 'skipped')`)
+          .run(T0 + 5),
+      ).toThrow(/UNIQUE/);
+    });
+    // And up again on open.
+    const reopened = await createSqliteStorage(file);
+    expect(await reopened.getJob('a')).toMatchObject({ state: 'scheduled', revision: 0 });
+    expect((await reopened.getRun('b!manual'))?.trigger).toBe(false);
+    await reopened.close();
+  });
+
   it('applies the busy timeout and synchronous options to the connection', async () => {
     const database = new Database(dir.file());
     const store = await createSqliteStorage({ database, busyTimeout: 1234, synchronous: 'normal' });
@@ -311,7 +587,7 @@ describe('createSqliteStorage: setup', () => {
     await Promise.all(stores.map((store) => store.close()));
     await kysely.destroy();
     withRaw(file, (db) =>
-      expect(db.prepare('select count(*) as n from again_migrations').get()).toEqual({ n: 2 }),
+      expect(db.prepare('select count(*) as n from again_migrations').get()).toEqual({ n: 3 }),
     );
   });
 
@@ -410,12 +686,14 @@ describe('createSqliteStorage: setup', () => {
         sequence: 4,
         fence: running.fence,
         status: 'running',
+        trigger: false,
         owner: 'gone',
         leaseUntil: running.leaseUntil,
         startedAt: running.startedAt,
         finishedAt: null,
         reason: null,
         result: null,
+        callback: null,
       },
     ]);
     await second.close();
