@@ -12,19 +12,24 @@
 
 import { Buffer } from 'node:buffer';
 import {
+  type ClaimedRunRow,
   type DriverCompletion,
   type DriverDueClaim,
   type DriverDueClaimResult,
+  type DriverJobUpdate,
   type DriverNewJob,
+  type DriverStartRunResult,
   type DriverTakenOverRun,
   type DuePlan,
   isTerminalState,
   JobExistsError,
   type JobRow,
   type JobState,
+  type LeaseRelease,
   type LeaseRenewal,
   type LeaseRenewalRequest,
   type RunRow,
+  type RunStart,
   type TerminalJobState,
 } from '@again/storage';
 import { type Database, type Executor, sqlState } from './database.js';
@@ -48,7 +53,7 @@ export interface Context {
   readonly q: Queries;
   /** Whose clock claims, renewals and takeovers use. */
   readonly clock: PostgresClock;
-  /** Whether `createJob` sends wake-ups. */
+  /** Whether `createJob`, `resumeJob` and `updateJob` send wake-ups. */
   readonly notifications: boolean;
   /** The history limit when a call passes none. */
   readonly defaultHistoryLimit: number;
@@ -89,6 +94,7 @@ function freshJob(job: DriverNewJob, state: JobState, fence: number): JobRow {
   return {
     id: job.id,
     spec: job.spec,
+    revision: 0,
     state,
     nextRunAt: job.nextRunAt,
     fence,
@@ -177,6 +183,72 @@ export async function endJob(
   const [changed] = await ctx.db.rows(ctx.q.endJob(id, state, now));
   if (changed !== undefined) return toJobRow(changed);
   return getJob(ctx, id);
+}
+
+/** See `JobStore.pauseJob`: one update that changes only a live job, then a read if it did not. */
+export async function pauseJob(ctx: Context, id: string, now: number): Promise<JobRow | undefined> {
+  const [changed] = await ctx.db.rows(ctx.q.pauseJob(id, now));
+  if (changed !== undefined) return toJobRow(changed);
+  return getJob(ctx, id);
+}
+
+/**
+ * See `JobStore.resumeJob`: one statement resumes a paused job and sends its wake-up (delivered
+ * when it commits), then a read if nothing changed.
+ */
+export async function resumeJob(
+  ctx: Context,
+  id: string,
+  now: number,
+): Promise<JobRow | undefined> {
+  const [changed] = await ctx.db.rows(ctx.q.resumeJob(id, now, ctx.notifications));
+  if (changed !== undefined) return toJobRow(changed);
+  return getJob(ctx, id);
+}
+
+/**
+ * See `JobStore.updateJob`: one statement applies the compare-and-set (the update locks the row
+ * and re-checks the revision and state on it) with its wake-up; when it changed nothing, a read
+ * tells a missing job (`undefined`) from a refused update (`null`).
+ */
+export async function updateJob(
+  ctx: Context,
+  update: DriverJobUpdate,
+): Promise<JobRow | null | undefined> {
+  const [changed] = await ctx.db.rows(ctx.q.updateJob(update, ctx.notifications));
+  if (changed !== undefined) return toJobRow(changed);
+  return (await getJob(ctx, update.id)) === undefined ? undefined : null;
+}
+
+/**
+ * See `JobStore.startRun`. One transaction: lock the job row (with the start's time), then one
+ * statement inserts the triggered entry (`on conflict do nothing`: an occurrence id already in the
+ * ledger, even one a concurrent transaction is writing, writes nothing) and moves the job on.
+ */
+export function startRun(ctx: Context, start: RunStart): Promise<DriverStartRunResult> {
+  const { q } = ctx;
+  return ctx.db.transaction(async (tx) => {
+    const [row] = await tx.rows(
+      q.lockJobForStart(start.jobId, ctx.clock === 'caller' ? start.now : null),
+    );
+    if (row === undefined) return undefined;
+    const job = toJobRow(row);
+    if (job.state !== 'scheduled' && job.state !== 'running') return null;
+    const now = num(row, 'now');
+    const run: ClaimedRunRow = {
+      jobId: job.id,
+      createdAt: job.createdAt,
+      revision: job.revision,
+      scheduledAt: start.scheduledAt,
+      occurrenceId: start.occurrenceId,
+      sequence: job.sequence + 1,
+      fence: job.fence + 1,
+      startedAt: now,
+      leaseUntil: now + start.leaseDuration,
+    };
+    const moved = await tx.rows(q.startRun({ ...run, owner: start.owner }));
+    return moved.length === 0 ? 'occurrence-exists' : run;
+  });
 }
 
 /** See `JobStore.nextDueAt`. */
@@ -298,6 +370,7 @@ function claimWrites(
       writes.runs.push({
         jobId: job.id,
         createdAt: job.createdAt,
+        revision: job.revision,
         scheduledAt,
         occurrenceId,
         sequence,
@@ -625,6 +698,58 @@ export function claimExpiredRuns(
     );
     // Each entry comes back with its job as its own takeover left it (as the reference driver).
     return taken;
+  });
+}
+
+/**
+ * See `JobStore.releaseLeases`. One transaction: lock the running entries among the leases in
+ * occurrence-id order (the order renewals and completions lock them in), then one update makes
+ * those the owner still holds under their fences expire at once (the release time minus 1, on the
+ * store's clock).
+ */
+export function releaseLeases(ctx: Context, release: LeaseRelease): Promise<number> {
+  const { q } = ctx;
+  return ctx.db.transaction(async (tx) => {
+    const rows = await tx.rows(q.lockRunning(release.leases.map((lease) => lease.occurrenceId)));
+    const running = new Map<string, RunRow>();
+    for (const row of rows) {
+      const run = toRunRow(row);
+      running.set(run.occurrenceId, run);
+    }
+    const held = release.leases.filter((lease) => {
+      const run = running.get(lease.occurrenceId);
+      return run !== undefined && run.owner === release.owner && run.fence === lease.fence;
+    });
+    if (held.length === 0) return 0;
+    const now = await timeOf(ctx, tx, release.now);
+    return tx.changes(
+      q.releaseLeases(
+        held.map((lease) => lease.occurrenceId),
+        now - 1,
+      ),
+    );
+  });
+}
+
+/**
+ * See `JobStore.recordCallback`. One transaction: lock the entry; when it is finished, one
+ * statement records the outcome on it and on its job's `last_run` copy when the copy is that entry
+ * (lock order: the entry, then the job).
+ */
+export function recordCallback(
+  ctx: Context,
+  record: { readonly occurrenceId: string; readonly callback: string },
+): Promise<boolean> {
+  const { q } = ctx;
+  return ctx.db.transaction(async (tx) => {
+    const [row] = await tx.rows(q.lockRun(record.occurrenceId));
+    if (row === undefined) return false;
+    const run = toRunRow(row);
+    if (run.status === 'running' || run.status === 'skipped') return false;
+    await tx.changes(
+      q.recordCallback(run, record.callback, lastRunJson({ ...run, callback: record.callback })),
+    );
+    return true;
   });
 }
 

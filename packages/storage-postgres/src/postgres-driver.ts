@@ -9,13 +9,17 @@ import type {
   DriverCompletion,
   DriverDueClaim,
   DriverDueClaimResult,
+  DriverJobUpdate,
   DriverNewJob,
+  DriverStartRunResult,
   DriverTakenOverRun,
   JobRow,
   JobState,
+  LeaseRelease,
   LeaseRenewal,
   LeaseRenewalRequest,
   RunRow,
+  RunStart,
   StoreCapabilities,
   StoreDriver,
   TerminalJobState,
@@ -95,6 +99,22 @@ export class PostgresDriver implements StoreDriver {
     return this.#run('endJob', () => ops.endJob(this.#ctx, id, state, now));
   }
 
+  pauseJob(id: string, now: number): Promise<JobRow | undefined> {
+    return this.#run('pauseJob', () => ops.pauseJob(this.#ctx, id, now));
+  }
+
+  resumeJob(id: string, now: number): Promise<JobRow | undefined> {
+    return this.#run('resumeJob', () => ops.resumeJob(this.#ctx, id, now));
+  }
+
+  updateJob(update: DriverJobUpdate): Promise<JobRow | null | undefined> {
+    return this.#run('updateJob', () => ops.updateJob(this.#ctx, update));
+  }
+
+  startRun(start: RunStart): Promise<DriverStartRunResult> {
+    return this.#run('startRun', () => ops.startRun(this.#ctx, start));
+  }
+
   nextDueAt(): Promise<number | null> {
     return this.#run('nextDueAt', () => ops.nextDueAt(this.#ctx));
   }
@@ -118,6 +138,17 @@ export class PostgresDriver implements StoreDriver {
     readonly limit: number;
   }): Promise<DriverTakenOverRun[]> {
     return this.#run('claimExpiredRuns', () => ops.claimExpiredRuns(this.#ctx, claim));
+  }
+
+  releaseLeases(release: LeaseRelease): Promise<number> {
+    return this.#run('releaseLeases', () => ops.releaseLeases(this.#ctx, release));
+  }
+
+  recordCallback(record: {
+    readonly occurrenceId: string;
+    readonly callback: string;
+  }): Promise<boolean> {
+    return this.#run('recordCallback', () => ops.recordCallback(this.#ctx, record));
   }
 
   getRun(occurrenceId: string): Promise<RunRow | undefined> {

@@ -1,10 +1,11 @@
 import { type JobStore, StorageError, type WakeEvent } from '@again/storage';
+import { Kysely, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { wakePayload } from './operations.js';
 import type { PostgresStorageOptions } from './options.js';
 import { createPostgresStorage } from './postgres-storage.js';
-import { ADVISORY_LOCK_CLASS } from './queries.js';
+import { ADVISORY_LOCK_CLASS, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, Queries } from './queries.js';
 import { claimAll, databaseNow, job, listenerPids, runEach } from './test-utils/jobs.js';
 import { PG_URL, pgTestContext } from './test-utils/postgres.js';
 
@@ -67,9 +68,13 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
       );
       opened.push(...stores);
       const { rows } = await admin.query(
-        `select name, count(*)::int as count from "${schema}".again_migrations group by name`,
+        `select name, count(*)::int as count from "${schema}".again_migrations group by name
+          order by name`,
       );
-      expect(rows).toEqual([{ name: '0001_initial', count: 1 }]);
+      expect(rows).toEqual([
+        { name: '0001_initial', count: 1 },
+        { name: '0002_operate_in_place', count: 1 },
+      ]);
       const tables = await admin.query(
         `select table_name from information_schema.tables where table_schema = $1 order by 1`,
         [schema],
@@ -132,6 +137,250 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
     });
   });
 
+  describe('upgrades', () => {
+    /** A migrator on `schema`, with the store's migrations, and how to dispose of it. */
+    function migratorOn(schema: string): { migrator: Migrator; destroy: () => Promise<void> } {
+      const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+      const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+      const q = new Queries(schema);
+      const migrator = new Migrator({
+        db: kysely,
+        provider: { getMigrations: async () => q.migrations() },
+        migrationTableSchema: schema,
+        migrationTableName: MIGRATION_TABLE,
+        migrationLockTableName: MIGRATION_LOCK_TABLE,
+      });
+      return { migrator, destroy: () => kysely.destroy() };
+    }
+
+    it('upgrades a schema at 0001 with data in it: rows, leases and last runs kept, 0002 applied', async () => {
+      const schema = pg_.schema();
+      await admin.query(`create schema "${schema}"`);
+      const { migrator, destroy } = migratorOn(schema);
+      try {
+        expect((await migrator.migrateTo('0001_initial')).error).toBeUndefined();
+      } finally {
+        await destroy();
+      }
+      // As the first release wrote them (the last run as lastRunJson wrote it then, its result
+      // holding escapes): a finished, a skipped and a running entry, and a completed job.
+      const result = JSON.stringify({ s: 'nul \u0000 lone \ud800 😀', n: [1, 2] });
+      const finished = {
+        occurrence_id: 'old@1000',
+        job_id: 'old',
+        scheduled_at: 1000,
+        sequence: 1,
+        fence: 1,
+        status: 'succeeded',
+        owner: 'v1',
+        lease_until: null,
+        started_at: 1000,
+        finished_at: 1005,
+        reason: null,
+        result,
+      };
+      const running = {
+        ...finished,
+        occurrence_id: 'old@3000',
+        scheduled_at: 3000,
+        sequence: 3,
+        fence: 3,
+        status: 'running',
+        lease_until: 61_000,
+        started_at: 3000,
+        finished_at: null,
+        result: null,
+      };
+      const skipped = {
+        ...finished,
+        occurrence_id: 'old@2000',
+        scheduled_at: 2000,
+        sequence: 2,
+        fence: 3,
+        status: 'skipped',
+        owner: null,
+        started_at: null,
+        finished_at: 3000,
+        reason: 'missed',
+        result: null,
+      };
+      await admin.query(
+        `insert into "${schema}".again_jobs (id, spec, state, next_run_at, fence, sequence,
+           started, runs, active_runs, created_at, updated_at, last_run)
+         values ('old', '{"every":1000}', 'running', 4000, 3, 3, 2, 1, 1, 0, 3000, $1),
+                ('done', '{}', 'completed', null, 0, 0, 0, 0, 0, 0, 0, null)`,
+        [JSON.stringify(finished)],
+      );
+      for (const row of [finished, skipped, running]) {
+        await admin.query(
+          `insert into "${schema}".again_runs (occurrence_id, job_id, scheduled_at, sequence, fence,
+             status, owner, lease_until, started_at, finished_at, reason, result)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+          Object.values(row),
+        );
+      }
+
+      const store = await open(schema, { clock: 'caller' });
+      const read = await store.getJob('old');
+      expect(read).toMatchObject({
+        spec: { every: 1000 },
+        revision: 0,
+        state: 'running',
+        nextRunAt: 4000,
+        fence: 3,
+        sequence: 3,
+        started: 2,
+        runs: 1,
+        activeRuns: 1,
+        lastRun: { occurrenceId: 'old@1000', trigger: false, callback: null, owner: 'v1' },
+      });
+      expect(JSON.stringify(read?.lastRun?.result)).toBe(result);
+      expect(await store.getJob('done')).toMatchObject({ state: 'completed', revision: 0 });
+      expect(
+        (await store.history('old'))?.map((run) => [run.sequence, run.trigger, run.callback]),
+      ).toEqual([
+        [1, false, null],
+        [2, false, null],
+      ]);
+      expect(await store.runningRuns()).toMatchObject([
+        { occurrenceId: 'old@3000', trigger: false },
+      ]);
+
+      // The unique (job, time) still holds for scheduled entries, not for triggered ones.
+      const conflict = await store.claimDue({
+        owner: 'v2',
+        now: 4000,
+        limit: 10,
+        leaseDuration: 1000,
+        plan: (due) => ({
+          run: { scheduledAt: 1000, occurrenceId: 'old@again' },
+          skipped: [],
+          nextRunAt: due.nextRunAt,
+        }),
+      });
+      expect(conflict.conflicts).toEqual(['old']);
+      expect(
+        await store.startRun({
+          jobId: 'old',
+          occurrenceId: 'old!manual',
+          scheduledAt: 1000,
+          owner: 'v2',
+          leaseDuration: 1000,
+          now: 4001,
+        }),
+      ).toMatchObject({ sequence: 4, fence: 4, revision: 0 });
+      expect(await store.pauseJob('old', 4002)).toMatchObject({ state: 'paused' });
+      expect(await store.recordCallback({ occurrenceId: 'old@1000', callback: { ok: 1 } })).toBe(
+        true,
+      );
+      expect((await store.getJob('old'))?.lastRun?.callback).toEqual({ ok: 1 });
+      expect(
+        await store.completeRuns([
+          {
+            occurrenceId: 'old@3000',
+            owner: 'v1',
+            fence: 3,
+            status: 'failed',
+            finishedAt: 4003,
+            result: null,
+          },
+        ]),
+      ).toEqual([true]);
+      expect(await store.getJob('old')).toMatchObject({
+        state: 'paused',
+        runs: 2,
+        activeRuns: 1,
+        lastRun: { occurrenceId: 'old@3000', status: 'failed', trigger: false, callback: null },
+      });
+      const constraints = await admin.query(
+        `select pg_get_constraintdef(oid) as def from pg_constraint
+          where conname = 'again_jobs_state_check' and connamespace = $1::regnamespace`,
+        [schema],
+      );
+      expect(String(constraints.rows[0]?.def)).toContain("'paused'");
+      const index = await admin.query(
+        `select indexdef from pg_indexes where schemaname = $1 and indexname = 'again_runs_occurrence_uq'`,
+        [schema],
+      );
+      expect(String(index.rows[0]?.indexdef)).toMatch(/UNIQUE INDEX .* WHERE \(NOT triggered\)/);
+    });
+
+    it('0002 migrates down to the 0001 shape when the data fits it, and up again', async () => {
+      const schema = pg_.schema();
+      const store = await open(schema, { clock: 'caller' });
+      await store.createJob(job('a', 1000));
+      await store.createJob(job('b', 1000));
+      const { runs } = await claimAll(store, 'x', { now: 1000 });
+      const run = runs.find((entry) => entry.jobId === 'a');
+      await store.completeRuns([
+        {
+          occurrenceId: run?.occurrenceId ?? '',
+          owner: 'x',
+          fence: run?.fence ?? 0,
+          status: 'succeeded',
+          finishedAt: 1010,
+          result: { quote: '"\\' },
+        },
+      ]);
+      await store.recordCallback({
+        occurrenceId: run?.occurrenceId ?? '',
+        callback: { said: 'a "quoted" \\ callback' },
+      });
+      await store.pauseJob('a', 1020);
+      await store.startRun({
+        jobId: 'b',
+        occurrenceId: 'b!manual',
+        scheduledAt: 5,
+        owner: 'x',
+        leaseDuration: 1000,
+        now: 1030,
+      });
+      await store.close();
+      opened.splice(opened.indexOf(store), 1);
+      const before = await admin.query(
+        `select last_run from "${schema}".again_jobs where id = 'a'`,
+      );
+
+      const { migrator, destroy } = migratorOn(schema);
+      try {
+        expect((await migrator.migrateTo('0001_initial')).error).toBeUndefined();
+      } finally {
+        await destroy();
+      }
+      const jobs = await admin.query(
+        `select id, state, last_run from "${schema}".again_jobs order by id`,
+      );
+      expect(jobs.rows.map((row) => [row.id, row.state])).toEqual([
+        ['a', 'scheduled'],
+        ['b', 'running'],
+      ]);
+      const lastRun = JSON.parse(String(jobs.rows[0]?.last_run)) as Record<string, unknown>;
+      expect(Object.keys(lastRun)).not.toContain('callback');
+      expect(Object.keys(lastRun)).not.toContain('triggered');
+      expect(lastRun.result).toBe('{"quote":"\\"\\\\"}');
+      const columns = await admin.query(
+        `select column_name from information_schema.columns
+          where table_schema = $1 and column_name in ('revision', 'triggered', 'callback')`,
+        [schema],
+      );
+      expect(columns.rows).toEqual([]);
+      const duplicate = admin.query(
+        `insert into "${schema}".again_runs (occurrence_id, job_id, scheduled_at, sequence, fence,
+           status) values ('b@dup', 'b', 5, 9, 9, 'skipped')`,
+      );
+      await expect(duplicate).rejects.toMatchObject({ code: '23505' });
+
+      const reopened = await open(schema, { clock: 'caller' });
+      expect(await reopened.getJob('a')).toMatchObject({
+        state: 'scheduled',
+        revision: 0,
+        lastRun: { trigger: false, callback: null, result: { quote: '"\\' } },
+      });
+      expect((await reopened.getRun('b!manual'))?.trigger).toBe(false);
+      expect(before.rows[0]?.last_run).toContain('"callback":');
+    });
+  });
+
   describe('clocks', () => {
     it("by default, due times and leases follow the database's clock, not the caller's now", async () => {
       const schema = pg_.schema();
@@ -187,6 +436,48 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
         taken.map(({ run: r, previousOwner }) => [r.occurrenceId, r.owner, previousOwner]),
       ).toEqual([['a@1000', 'instance-b', 'instance-a']]);
       expect(taken[0]?.run.leaseUntil).toBeGreaterThan(renewal.leaseUntil);
+    });
+
+    it("triggered runs lease and released leases expire on the database's clock", async () => {
+      const store = await open(pg_.schema());
+      await store.createJob(job('a', 8.64e15));
+      const before = await databaseNow(admin);
+      const started = await store.startRun({
+        jobId: 'a',
+        occurrenceId: 'a!manual',
+        scheduledAt: 0,
+        owner: 'instance-a',
+        leaseDuration: 3_600_000,
+        now: 0,
+      });
+      const after = await databaseNow(admin);
+      expect(started?.startedAt).toBeGreaterThanOrEqual(before);
+      expect(started?.startedAt).toBeLessThanOrEqual(after);
+      expect(started?.leaseUntil).toBe((started?.startedAt ?? 0) + 3_600_000);
+      expect((await store.getJob('a'))?.updatedAt).toBe(started?.startedAt);
+      // Released with a caller's time of 0, the lease expires at the database's time: a takeover
+      // on the database's clock takes it at once, whatever the caller says.
+      expect(
+        await store.releaseLeases({
+          owner: 'instance-a',
+          leases: [{ occurrenceId: 'a!manual', fence: started?.fence ?? 0 }],
+          now: 0,
+        }),
+      ).toBe(1);
+      const released = (await store.getRun('a!manual'))?.leaseUntil ?? 0;
+      expect(released).toBeGreaterThanOrEqual(after - 1);
+      await vi.waitFor(async () => {
+        expect(await databaseNow(admin)).toBeGreaterThan(released);
+      });
+      const taken = await store.claimExpiredRuns({
+        owner: 'instance-b',
+        now: 0,
+        leaseDuration: 1000,
+        limit: 10,
+      });
+      expect(taken.map(({ run }) => [run.occurrenceId, run.trigger, run.owner])).toEqual([
+        ['a!manual', true, 'instance-b'],
+      ]);
     });
 
     it("with clock: 'caller', the store follows the times each call passes", async () => {
@@ -489,10 +780,11 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
       ]);
       const columns = await admin.query(
         `select table_name, column_name, data_type from information_schema.columns
-          where table_schema = $1 and column_name in ('spec', 'result', 'last_run') order by 1, 2`,
+          where table_schema = $1 and column_name in ('spec', 'result', 'last_run', 'callback')
+          order by 1, 2`,
         [schema],
       );
-      expect(columns.rows.map((row) => row.data_type)).toEqual(['text', 'text', 'text']);
+      expect(columns.rows.map((row) => row.data_type)).toEqual(['text', 'text', 'text', 'text']);
       const text = JSON.stringify(spec);
       expect(text).toBe('{"z":1,"a":"nul \\u0000 lone \\ud800","nested":{"b":[1.5,0],"a":null}}');
       const stored = await admin.query(

@@ -29,10 +29,21 @@ export const MIGRATION_TABLE = 'again_migrations';
 export const MIGRATION_LOCK_TABLE = 'again_migrations_lock';
 
 const STATES = sql.raw(`'scheduled', 'running', 'completed', 'canceled', 'removed', 'stopped'`);
+/** The job states from `0002_operate_in_place` on (`paused` added). */
+const STATES_V2 = sql.raw(
+  `'scheduled', 'running', 'paused', 'completed', 'canceled', 'removed', 'stopped'`,
+);
 const STATUSES = sql.raw(`'running', 'succeeded', 'failed', 'canceled', 'skipped', 'abandoned'`);
 
 /** Jobs that can be due. Literal, so the planner matches the partial index `again_jobs_due_idx`. */
 const DUE_STATES = sql.raw(`state in ('scheduled', 'running')`);
+
+/** The state of a live job `j` (neither paused nor terminal) from what runs and what is next. */
+const LIVE_STATE = sql.raw(`case when j.active_runs > 0 then 'running'
+  when j.next_run_at is null then 'completed' else 'scheduled' end`);
+
+/** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more. */
+const MAX_PAYLOAD_BYTES = 7999;
 
 /** The time on the database's clock, in ms since the epoch (not `now()`, which is frozen per transaction). */
 const CLOCK_MS = sql.raw(`floor(extract(epoch from clock_timestamp()) * 1000)::bigint`);
@@ -78,6 +89,7 @@ export class Queries {
   migrations(): Record<string, Migration> {
     const J = this.#jobs;
     const R = this.#runs;
+    const { schema } = this;
     return {
       '0001_initial': {
         async up(db) {
@@ -129,6 +141,42 @@ export class Queries {
         async down(db) {
           await sql`drop table ${R}`.execute(db);
           await sql`drop table ${J}`.execute(db);
+        },
+      },
+      // Operating jobs in place (pause, resume, update, trigger) and callback outcomes: jobs get a
+      // `revision` and the state `paused`; runs get `triggered` (started by `startRun`) and
+      // `callback`; a triggered run may share `(job_id, scheduled_at)` with a scheduled entry, so
+      // the occurrence identity becomes a partial unique index over scheduled entries. Each job's
+      // `last_run` copy (JSON text, written by `lastRunJson`, which ends with `result`) gains the
+      // two new fields as its last keys, so it decodes like a run written today. Adding a column
+      // with a constant default rewrites no table.
+      '0002_operate_in_place': {
+        async up(db) {
+          await sql`alter table ${J} drop constraint again_jobs_state_check,
+            add constraint again_jobs_state_check check (state in (${STATES_V2})),
+            add column revision bigint not null default 0`.execute(db);
+          await sql`update ${J} set last_run = left(last_run, -1) || ',"triggered":false,"callback":null}'
+            where right(last_run, 1) = '}'`.execute(db);
+          await sql`alter table ${R} drop constraint again_runs_occurrence_uq,
+            add column triggered boolean not null default false,
+            add column callback text`.execute(db);
+          await sql`create unique index again_runs_occurrence_uq on ${R} (job_id, scheduled_at)
+            where not triggered`.execute(db);
+        },
+        async down(db) {
+          // Paused jobs take their live state; a triggered run that shares its scheduled time
+          // with a scheduled entry of its job cannot be kept, and fails the migration.
+          await sql`drop index ${sql.table(`${schema}.again_runs_occurrence_uq`)}`.execute(db);
+          await sql`alter table ${R} drop column triggered, drop column callback,
+            add constraint again_runs_occurrence_uq unique (job_id, scheduled_at)`.execute(db);
+          await sql`update ${J} as j set state = ${LIVE_STATE} where j.state = 'paused'`.execute(
+            db,
+          );
+          await sql`update ${J} set last_run = regexp_replace(last_run,
+              ',"triggered":(true|false),"callback":(null|"(?:[^"\\\\]|\\\\.)*")}$', '}')
+            where last_run is not null`.execute(db);
+          await sql`alter table ${J} drop column revision, drop constraint again_jobs_state_check,
+            add constraint again_jobs_state_check check (state in (${STATES}))`.execute(db);
         },
       },
     };
@@ -187,9 +235,9 @@ export class Queries {
     state: string,
     payload: string | null,
   ): Query {
-    const insert = sql`insert into ${this.#jobs} (id, spec, state, next_run_at, fence, sequence,
-        started, runs, active_runs, created_at, updated_at, last_run)
-      values (${job.id}, ${job.spec}, ${state}, ${job.nextRunAt}, 0, 0, 0, 0, 0, ${job.now},
+    const insert = sql`insert into ${this.#jobs} (id, spec, revision, state, next_run_at, fence,
+        sequence, started, runs, active_runs, created_at, updated_at, last_run)
+      values (${job.id}, ${job.spec}, 0, ${state}, ${job.nextRunAt}, 0, 0, 0, 0, 0, ${job.now},
         ${job.now}, null)
       on conflict (id) do nothing
       returning id`;
@@ -221,7 +269,7 @@ export class Queries {
     state: string,
     fence: number,
   ): Query {
-    return sql<Row>`update ${this.#jobs} set spec = ${job.spec}, state = ${state},
+    return sql<Row>`update ${this.#jobs} set spec = ${job.spec}, revision = 0, state = ${state},
         next_run_at = ${job.nextRunAt}, fence = ${fence}, sequence = 0, started = 0, runs = 0,
         active_runs = 0, created_at = ${job.now}, updated_at = ${job.now}, last_run = null
       where id = ${job.id}`;
@@ -255,15 +303,118 @@ export class Queries {
   }
 
   /**
-   * Ends a job: a live job gets `state`, a terminal one only `removed` (which overrides the rest).
-   * Returns the row when it changed, no row when it did not (or does not exist).
+   * Ends a job: a live or paused job gets `state`, a terminal one only `removed` (which overrides
+   * the rest). Returns the row when it changed, no row when it did not (or does not exist).
    */
   endJob(jobId: string, state: string, now: number): Query {
     return sql<Row>`update ${this.#jobs} set state = ${state}, next_run_at = null,
         updated_at = ${now}
       where id = ${jobId}
-        and (state in ('scheduled', 'running') or (${state}::text = 'removed' and state <> 'removed'))
+        and (state in ('scheduled', 'running', 'paused')
+          or (${state}::text = 'removed' and state <> 'removed'))
       returning *`;
+  }
+
+  /** Pauses a live job; returns its row when it changed, no row otherwise. */
+  pauseJob(jobId: string, now: number): Query {
+    return sql<Row>`update ${this.#jobs} set state = 'paused', updated_at = ${now}
+      where id = ${jobId} and state in ('scheduled', 'running')
+      returning *`;
+  }
+
+  /**
+   * The wake-up of the job row `r` (an alias of the statement): sent, in the statement's
+   * transaction, when `notify` and `condition` hold and the job has a due time whose payload fits
+   * NOTIFY (notifications are hints: polling finds a job whose wake-up was not sent). The
+   * expression's value is unused.
+   */
+  #wake(notify: boolean, condition: RawBuilder<unknown>): RawBuilder<unknown> {
+    if (!notify) return sql`null`;
+    const payload = sql`json_build_object('jobId', r.id, 'at', r.next_run_at)::text`;
+    return sql`case when ${condition} and r.next_run_at is not null
+        and octet_length(${payload}) <= ${sql.lit(MAX_PAYLOAD_BYTES)}
+      then pg_notify(${this.channel}, ${payload}) end`;
+  }
+
+  /**
+   * Resumes a paused job into its live state; returns its row when it changed, no row otherwise.
+   * With `notify`, wakes the schema's listeners when the job can be due.
+   */
+  resumeJob(jobId: string, now: number, notify: boolean): Query {
+    return sql<Row>`with resumed as (
+        update ${this.#jobs} as j set state = ${LIVE_STATE}, updated_at = ${now}
+        where j.id = ${jobId} and j.state = 'paused'
+        returning j.*
+      )
+      select r.*, ${this.#wake(notify, sql`r.state <> 'completed'`)} as woke from resumed as r`;
+  }
+
+  /**
+   * Replaces a job's definition and next occurrence if it is not terminal and still has the
+   * expected revision (the update re-checks both on the row it locks, so of two concurrent
+   * updates from one revision only the first applies); returns its row when it changed, no row
+   * otherwise. With `notify`, wakes the schema's listeners when the job is not paused.
+   */
+  updateJob(
+    update: {
+      id: string;
+      expectedRevision: number;
+      spec: string;
+      nextRunAt: number | null;
+      now: number;
+    },
+    notify: boolean,
+  ): Query {
+    return sql<Row>`with updated as (
+        update ${this.#jobs} as j set spec = ${update.spec}, revision = j.revision + 1,
+            next_run_at = ${update.nextRunAt}::bigint,
+            state = case when j.state = 'paused' then 'paused'
+              when j.active_runs > 0 then 'running'
+              when ${update.nextRunAt}::bigint is null then 'completed' else 'scheduled' end,
+            updated_at = ${update.now}
+        where j.id = ${update.id} and j.revision = ${update.expectedRevision}
+          and j.state in ('scheduled', 'running', 'paused')
+        returning j.*
+      )
+      select r.*, ${this.#wake(notify, sql`r.state <> 'paused'`)} as woke from updated as r`;
+  }
+
+  /**
+   * Locks a job row for a triggered run, with the start's time (`now`): the caller's, or with
+   * `now` null the database's.
+   */
+  lockJobForStart(jobId: string, now: number | null): Query {
+    const time = now === null ? CLOCK_MS : sql`${now}::bigint`;
+    return sql<Row>`select j.*, ${time} as now from ${this.#jobs} as j where j.id = ${jobId}
+      for update`;
+  }
+
+  /**
+   * Inserts a triggered run and moves its job on (fence, sequence, active runs; not `started`),
+   * in one statement; no row when the occurrence id is already in the ledger (nothing written).
+   */
+  startRun(run: {
+    jobId: string;
+    occurrenceId: string;
+    scheduledAt: number;
+    sequence: number;
+    fence: number;
+    owner: string;
+    startedAt: number;
+    leaseUntil: number;
+  }): Query {
+    return sql<Row>`with inserted as (
+        insert into ${this.#runs} (occurrence_id, job_id, scheduled_at, sequence, fence, status,
+            owner, lease_until, started_at, triggered)
+          values (${run.occurrenceId}, ${run.jobId}, ${run.scheduledAt}, ${run.sequence},
+            ${run.fence}, 'running', ${run.owner}, ${run.leaseUntil}, ${run.startedAt}, true)
+          on conflict (occurrence_id) do nothing
+          returning occurrence_id
+      )
+      update ${this.#jobs} as j set fence = ${run.fence}, sequence = ${run.sequence},
+          active_runs = j.active_runs + 1, state = 'running', updated_at = ${run.startedAt}
+        where j.id = ${run.jobId} and exists (select 1 from inserted)
+        returning j.id`;
   }
 
   /** The earliest due time of the live jobs (`at`). */
@@ -281,8 +432,8 @@ export class Queries {
    */
   dueJobs(now: number | null, limit: number): Query {
     const J = this.#jobs;
-    const columns = sql`j.id, j.created_at, j.next_run_at, j.started, j.active_runs, j.spec, j.fence,
-      j.sequence`;
+    const columns = sql`j.id, j.created_at, j.revision, j.next_run_at, j.started, j.active_runs,
+      j.spec, j.fence, j.sequence`;
     const order = sql`order by j.next_run_at, j.id limit ${limit} for update of j skip locked`;
     if (now !== null) {
       return sql<Row>`select ${columns}, ${now}::bigint as now from ${J} as j
@@ -295,7 +446,8 @@ export class Queries {
 
   /**
    * Writes a claim in one statement: finds the jobs whose entries repeat an occurrence already in
-   * the ledger (the same occurrence id, or the same job and scheduled time), inserts the entries of
+   * the ledger (the same occurrence id, or the same job and scheduled time as a scheduled entry:
+   * triggered runs share times freely), inserts the entries of
    * every other job and moves those jobs on; returns the conflicting jobs (`job_id`). Only for a
    * claim whose plans share no occurrence among themselves (the jobs' fates are then independent).
    */
@@ -326,7 +478,8 @@ export class Queries {
         select distinct k.job_id from k
         where exists (select 1 from ${R} as r where r.occurrence_id = k.occurrence_id)
            or exists (select 1 from ${R} as r
-                       where r.job_id = k.job_id and r.scheduled_at = k.scheduled_at)
+                       where r.job_id = k.job_id and r.scheduled_at = k.scheduled_at
+                         and not r.triggered)
       ),
       inserted as (
         insert into ${R} (occurrence_id, job_id, scheduled_at, sequence, fence, status, owner,
@@ -347,7 +500,7 @@ export class Queries {
 
   /**
    * The jobs among the keys whose entry repeats an occurrence already in the ledger: the same
-   * occurrence id, or the same job and scheduled time.
+   * occurrence id, or the same job and scheduled time as a scheduled entry.
    */
   ledgerConflicts(keys: {
     occurrenceId: readonly string[];
@@ -360,7 +513,8 @@ export class Queries {
         as k(occurrence_id, job_id, scheduled_at)
       where exists (select 1 from ${R} as r where r.occurrence_id = k.occurrence_id)
          or exists (select 1 from ${R} as r
-                     where r.job_id = k.job_id and r.scheduled_at = k.scheduled_at)`;
+                     where r.job_id = k.job_id and r.scheduled_at = k.scheduled_at
+                       and not r.triggered)`;
   }
 
   /** Inserts ledger entries. */
@@ -422,6 +576,15 @@ export class Queries {
       returning r.occurrence_id, (select j.state from ${this.#jobs} as j where j.id = r.job_id) as job_state`;
   }
 
+  /**
+   * Makes the listed leases (locked and checked by the caller) expire at `leaseUntil`; returns how
+   * many.
+   */
+  releaseLeases(occurrenceIds: readonly string[], leaseUntil: number): Query {
+    return sql<Row>`update ${this.#runs} set lease_until = ${leaseUntil}
+      where occurrence_id = any(${occurrenceIds}::text[])`;
+  }
+
   // --- completions -----------------------------------------------------------------------------
 
   /** Locks the listed entries that are running, in a fixed order. */
@@ -475,6 +638,29 @@ export class Queries {
         from unnest(${jobs.id}::text[], ${jobs.count}::bigint[], ${jobs.lastRun}::text[],
           ${jobs.finishedAt}::bigint[]) as c(id, count, last_run, finished_at)
         where j.id = c.id`;
+  }
+
+  /** Locks one ledger entry. */
+  lockRun(occurrenceId: string): Query {
+    return sql<Row>`select * from ${this.#runs} where occurrence_id = ${occurrenceId} for update`;
+  }
+
+  /**
+   * Records a callback outcome on an entry (locked by the caller), and on its job's `last_run`
+   * copy when that copy is this entry (its text starts with the entry's occurrence id:
+   * `lastRunJson` writes that key first).
+   */
+  recordCallback(
+    run: { occurrenceId: string; jobId: string },
+    callback: string,
+    lastRun: string,
+  ): Query {
+    const prefix = `{"occurrence_id":${JSON.stringify(run.occurrenceId)},`;
+    return sql<Row>`with recorded as (
+        update ${this.#runs} set callback = ${callback} where occurrence_id = ${run.occurrenceId}
+      )
+      update ${this.#jobs} set last_run = ${lastRun}
+        where id = ${run.jobId} and left(last_run, char_length(${prefix}::text)) = ${prefix}`;
   }
 
   // --- takeovers -------------------------------------------------------------------------------

@@ -57,6 +57,13 @@ function strOrNull(row: Row, column: string): string | null {
   return row[column] === null ? null : str(row, column);
 }
 
+/** A boolean column (also in a `last_run` copy, where it is a JSON boolean). */
+function bool(row: Row, column: string): boolean {
+  const value = row[column];
+  if (typeof value === 'boolean') return value;
+  throw new CorruptRowError(`column ${column} is not a boolean`);
+}
+
 /** A job state column. */
 export function jobState(row: Row, column = 'state'): JobState {
   const state = str(row, column);
@@ -75,18 +82,23 @@ export function toRunRow(row: Row): RunRow {
     sequence: num(row, 'sequence'),
     fence: num(row, 'fence'),
     status: status as RunStatus,
+    trigger: bool(row, 'triggered'),
     owner: strOrNull(row, 'owner'),
     leaseUntil: numOrNull(row, 'lease_until'),
     startedAt: numOrNull(row, 'started_at'),
     finishedAt: numOrNull(row, 'finished_at'),
     reason: strOrNull(row, 'reason'),
     result: strOrNull(row, 'result'),
+    callback: strOrNull(row, 'callback'),
   };
 }
 
 /**
- * A run as the job's `last_run` copy: the `again_runs` row as a JSON object (its result still JSON
- * text inside it), so pruning the history never loses the last run.
+ * A run as the job's `last_run` copy: the `again_runs` row as a JSON object (its result and
+ * callback still JSON text inside it), so pruning the history never loses the last run. The
+ * occurrence id is its first key (`recordCallback` finds the copy of an entry by that prefix) and
+ * `triggered` and `callback` its last ones (migration `0002_operate_in_place` appended them to the
+ * copies written before).
  */
 export function lastRunJson(run: RunRow): string {
   return JSON.stringify({
@@ -102,6 +114,8 @@ export function lastRunJson(run: RunRow): string {
     finished_at: run.finishedAt,
     reason: run.reason,
     result: run.result,
+    triggered: run.trigger,
+    callback: run.callback,
   });
 }
 
@@ -124,6 +138,7 @@ export function toJobRow(row: Row): JobRow {
   return {
     id: str(row, 'id'),
     spec: str(row, 'spec'),
+    revision: num(row, 'revision'),
     state: jobState(row),
     nextRunAt: numOrNull(row, 'next_run_at'),
     fence: num(row, 'fence'),
@@ -148,6 +163,7 @@ export function toDueJobRow(row: Row): DueJobRow {
   return {
     id: str(row, 'id'),
     createdAt: num(row, 'created_at'),
+    revision: num(row, 'revision'),
     nextRunAt: num(row, 'next_run_at'),
     started: num(row, 'started'),
     activeRuns: num(row, 'active_runs'),
