@@ -30,6 +30,8 @@ export interface ActiveRun {
   leaseLost: boolean;
   /** Taken over from a dead instance and waiting for a free slot. */
   queued: boolean;
+  /** Its request is done and its outcome is being recorded. */
+  recording: boolean;
   /** Settles when the run has left its slot (recorded, refused or given up). */
   done: Promise<void>;
 }
@@ -53,6 +55,7 @@ export function activeRun(
     cancelReason: null,
     leaseLost: false,
     queued: false,
+    recording: false,
     done: Promise.resolve(),
   };
 }

@@ -165,3 +165,72 @@ export class ResponseBodyError extends Error {
     this.bytesRead = bytesRead;
   }
 }
+
+/**
+ * No unfinished job has this id (it never existed, or it is completed, canceled, removed or
+ * stopped), so it cannot be triggered or updated.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await scheduler.trigger('nope');
+ * } catch (error) {
+ *   if (error instanceof JobNotFoundError) console.log(error.jobId);
+ * }
+ * ```
+ */
+export class JobNotFoundError extends Error {
+  override readonly name = 'JobNotFoundError' as const;
+  readonly code = 'ERR_JOB_NOT_FOUND' as const;
+  /** The id that was looked up. */
+  readonly jobId: string;
+
+  /** @param jobId - the id that was looked up. */
+  constructor(jobId: string) {
+    super(`no unfinished job with id ${JSON.stringify(jobId)}`);
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * The job is paused: it starts no run, not even a triggered one, until it is resumed.
+ *
+ * @example
+ * ```ts
+ * await scheduler.pause(id);
+ * await scheduler.trigger(id); // throws JobPausedError
+ * ```
+ */
+export class JobPausedError extends Error {
+  override readonly name = 'JobPausedError' as const;
+  readonly code = 'ERR_JOB_PAUSED' as const;
+  /** The paused job. */
+  readonly jobId: string;
+
+  /** @param jobId - the paused job. */
+  constructor(jobId: string) {
+    super(`job ${JSON.stringify(jobId)} is paused; resume it first`);
+    this.jobId = jobId;
+  }
+}
+
+/**
+ * An update lost the race against other updates of the same job several times in a row.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof JobUpdateConflictError) await scheduler.update(id, changes); // try again
+ * ```
+ */
+export class JobUpdateConflictError extends Error {
+  override readonly name = 'JobUpdateConflictError' as const;
+  readonly code = 'ERR_JOB_UPDATE_CONFLICT' as const;
+  /** The job. */
+  readonly jobId: string;
+
+  /** @param jobId - the job. */
+  constructor(jobId: string) {
+    super(`job ${JSON.stringify(jobId)} kept changing under the update; nothing was written`);
+    this.jobId = jobId;
+  }
+}

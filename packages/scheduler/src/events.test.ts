@@ -81,16 +81,24 @@ describe('events of a scheduler', () => {
     });
     await h.clock.advance(0);
     await eventually(() =>
-      expect(events.map((e) => e.name)).toEqual(['job:scheduled', 'run:started', 'run:succeeded']),
+      expect(events.map((e) => e.name)).toEqual([
+        'job:scheduled',
+        'run:started',
+        'attempt:started',
+        'attempt:succeeded',
+        'run:succeeded',
+      ]),
     );
-    expect(events[2]?.payload).toMatchObject({
+    expect(events[2]?.payload).toMatchObject({ attempt: 1, method: 'GET', url: `${target.url}/` });
+    expect(events[3]?.payload).toMatchObject({ attempt: 1, statusCode: 200 });
+    expect(events[4]?.payload).toMatchObject({
       instanceId: h.scheduler.instanceId,
       jobId: id,
       attempts: 1,
       statusCode: 200,
       trigger: false,
     });
-    expect(events[2]?.payload.occurrenceId).toMatch(/^watched@/);
+    expect(events[4]?.payload.occurrenceId).toMatch(/^watched@/);
 
     // A job that starts 2.5 intervals in the past: two occurrences missed, the latest runs, and
     // fails.
@@ -109,6 +117,14 @@ describe('events of a scheduler', () => {
       ['late', 'missed'],
       ['late', 'missed'],
     ]);
+    // The one attempt failed and no retry follows.
+    expect(events.find((e) => e.name === 'attempt:failed')?.payload).toMatchObject({
+      jobId: 'late',
+      attempt: 1,
+      statusCode: 404,
+      error: 'unexpected status 404',
+      retryIn: null,
+    });
     expect(events.find((e) => e.name === 'run:failed')?.payload).toMatchObject({
       jobId: 'late',
       statusCode: 404,
@@ -118,5 +134,36 @@ describe('events of a scheduler', () => {
     events.length = 0;
     await h.scheduler.remove(id);
     expect(events.map((e) => e.name)).toEqual(['job:removed']);
+  });
+});
+
+describe('attempt events', () => {
+  it('a failed attempt that is retried carries the delay; the next one succeeds', async () => {
+    let calls = 0;
+    const target = await t.server((_req, res) => {
+      calls++;
+      res.writeHead(calls === 1 ? 503 : 200).end('ok');
+    });
+    const h = await t.harness();
+    const seen: Array<[string, Record<string, unknown>]> = [];
+    for (const name of ['attempt:started', 'attempt:failed', 'attempt:succeeded'] as const) {
+      h.scheduler.on(name, (payload) => seen.push([name, { ...payload }]));
+    }
+    await h.scheduler.schedule({
+      schedule: { at: h.clock.now() },
+      request: { url: `${target.url}/` },
+      retryPolicy: { maxRetries: 2, interval: 1_000, jitterStrategy: 'none' },
+    });
+    await h.clock.advance(0);
+    await eventually(() => expect(seen.map(([name]) => name)).toContain('attempt:failed'));
+    await h.clock.advance(1_000);
+    await eventually(() => expect(seen.map(([name]) => name)).toContain('attempt:succeeded'));
+    expect(seen.map(([name, payload]) => [name, payload.attempt])).toEqual([
+      ['attempt:started', 1],
+      ['attempt:failed', 1],
+      ['attempt:started', 2],
+      ['attempt:succeeded', 2],
+    ]);
+    expect(seen[1]?.[1]).toMatchObject({ statusCode: 503, retryIn: 1_000 });
   });
 });

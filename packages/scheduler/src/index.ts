@@ -26,6 +26,9 @@ export type { CallbackPayload } from './callback.js';
 export {
   InvalidJobError,
   type JobIssue,
+  JobNotFoundError,
+  JobPausedError,
+  JobUpdateConflictError,
   ResponseBodyError,
   RetryableStatusError,
   SchedulerStoppedError,
@@ -42,6 +45,7 @@ export {
   type SchedulerEvents,
 } from './events.js';
 export { type FetchFunction, SCHEDULER_HEADERS } from './http-client.js';
+export type { JobChanges } from './job-operations.js';
 export {
   type CallbackInput,
   type CallbackMethod,
@@ -77,6 +81,7 @@ export {
   createScheduler,
   type ScheduleOptions,
   type Scheduler,
+  type StopOnSignalsOptions,
   type StopOptions,
 } from './scheduler.js';
 export {
@@ -89,6 +94,7 @@ export {
 } from './scheduler-options.js';
 export { type SigningSecretsInput, WEBHOOK_HEADERS } from './signing.js';
 export {
+  type CallbackOutcome,
   InvalidQueryError,
   type JobHistoryQuery,
   type JobRun,

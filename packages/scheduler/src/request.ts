@@ -80,6 +80,8 @@ export interface ExecuteDeps {
    * picks one. A signed job whose name is missing here is never sent unsigned: its run fails.
    */
   readonly signingSecrets?: SigningSecrets | undefined;
+  /** Told about each attempt; absent when nobody watches (it then costs nothing). */
+  readonly observer?: AttemptObserver | undefined;
 }
 
 /**
@@ -96,10 +98,41 @@ export interface RunOutcome {
   readonly canceled: boolean;
 }
 
+/**
+ * Watches the attempts of one run (the scheduler turns these calls into `attempt:*` events).
+ *
+ * @example
+ * ```ts
+ * const observer: AttemptObserver = {
+ *   started: (attempt) => console.log('attempt', attempt),
+ *   succeeded: (attempt, status) => console.log(attempt, status),
+ *   failed: (attempt, status, error, durationMs, retryIn) => console.log(attempt, error, retryIn),
+ * };
+ * ```
+ */
+export interface AttemptObserver {
+  /** An attempt starts. */
+  started(attempt: number): void;
+  /** An attempt got a 2xx response. */
+  succeeded(attempt: number, statusCode: number, durationMs: number): void;
+  /**
+   * An attempt failed; `retryIn` is the delay before the next one, or `null` when none follows.
+   */
+  failed(
+    attempt: number,
+    statusCode: number | null,
+    error: string,
+    durationMs: number,
+    retryIn: number | null,
+  ): void;
+}
+
 /** The last response an attempt received, and the start of its body. */
 interface LastResponse {
   readonly status: number;
   readonly captured: CapturedBody;
+  /** Which attempt received it. */
+  readonly attempt: number;
 }
 
 function iso(ms: number): string {
@@ -159,7 +192,45 @@ export async function executeOccurrence(
   const keys = signWith === null ? null : (deps.signingSecrets?.get(signWith) ?? null);
   let last: LastResponse | undefined;
 
-  const attempt = async ({ signal, attempt: number }: { signal: AbortSignal; attempt: number }) => {
+  const observer = deps.observer;
+  /** The last failed attempt, reported once the retrier says whether another one follows. */
+  let failure:
+    | { attempt: number; statusCode: number | null; error: string; durationMs: number }
+    | undefined;
+  const reportFailure = (retryIn: number | null): void => {
+    if (failure === undefined || observer === undefined) return;
+    const { attempt, statusCode, error, durationMs } = failure;
+    failure = undefined;
+    observer.failed(attempt, statusCode, error, durationMs, retryIn);
+  };
+
+  const attempt = async (context: { signal: AbortSignal; attempt: number }) => {
+    if (observer === undefined) return sendOnce(context);
+    observer.started(context.attempt);
+    const began = deps.now();
+    let statusCode: number;
+    try {
+      statusCode = await sendOnce(context);
+    } catch (error) {
+      failure = {
+        attempt: context.attempt,
+        statusCode: last?.attempt === context.attempt ? last.status : null,
+        error: describeError(error),
+        durationMs: deps.now() - began,
+      };
+      throw error;
+    }
+    observer.succeeded(context.attempt, statusCode, deps.now() - began);
+    return statusCode;
+  };
+
+  const sendOnce = async ({
+    signal,
+    attempt: number,
+  }: {
+    signal: AbortSignal;
+    attempt: number;
+  }) => {
     const response = await send(
       deps.fetch,
       spec.request.url,
@@ -178,7 +249,7 @@ export async function executeOccurrence(
       signal,
     );
     const captured = await captureBody(response, limit, signal);
-    last = { status: response.status, captured };
+    last = { status: response.status, captured, attempt: number };
     if (captured.end === 'broken') {
       deps.logger.warn('response body read failed', {
         jobId: occurrence.jobId,
@@ -216,8 +287,12 @@ export async function executeOccurrence(
       ...(spec.request.timeout > 0 ? { attemptTimeout: spec.request.timeout } : {}),
       // Every error goes to the job's own classification (status lists, network errors).
       retryOn: [Error],
-      shouldRetry: (failure: unknown) => shouldRetryAttempt(spec.retry, failure, deps.isRefusal),
+      shouldRetry: (error: unknown) => shouldRetryAttempt(spec.retry, error, deps.isRefusal),
+      ...(observer === undefined
+        ? {}
+        : { hooks: { onRetry: ({ delay }) => reportFailure(delay) } }),
     });
+    reportFailure(null);
     ok = trace.ok;
     attempts = trace.attemptCount;
     if (!trace.ok) errorText = describeRunFailure(trace, retrier.options.timeout);

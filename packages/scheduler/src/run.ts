@@ -7,7 +7,12 @@ import type { JsonObject } from '@again/storage';
 import type { ActiveRun } from './active-runs.js';
 import type { CallbackPayload } from './callback.js';
 import type { Engine } from './engine.js';
-import { type ExecuteDeps, executeOccurrence, type RunOutcome } from './request.js';
+import {
+  type AttemptObserver,
+  type ExecuteDeps,
+  executeOccurrence,
+  type RunOutcome,
+} from './request.js';
 
 /** What a run needs beyond the engine: its request dependencies and the callback sender. */
 export interface RunDeps {
@@ -50,6 +55,45 @@ export function syntheticPayload(
   return canceled ? { ...payload, canceled: true } : payload;
 }
 
+/** Turns a run's attempts into `attempt:*` events; `undefined` when nobody listens to them. */
+function attemptObserver(engine: Engine, run: ActiveRun): AttemptObserver | undefined {
+  const { events } = engine;
+  if (
+    !events.wanted('attempt:started') &&
+    !events.wanted('attempt:succeeded') &&
+    !events.wanted('attempt:failed')
+  ) {
+    return undefined;
+  }
+  const base = () => ({
+    instanceId: engine.options.instanceId,
+    jobId: run.jobId,
+    occurrenceId: run.occurrenceId,
+    scheduledAt: new Date(run.scheduledAt),
+    trigger: run.trigger,
+  });
+  return {
+    started: (attempt) =>
+      events.emit('attempt:started', () => ({
+        ...base(),
+        attempt,
+        method: run.spec.request.method,
+        url: run.spec.request.url,
+      })),
+    succeeded: (attempt, statusCode, durationMs) =>
+      events.emit('attempt:succeeded', () => ({ ...base(), attempt, statusCode, durationMs })),
+    failed: (attempt, statusCode, error, durationMs, retryIn) =>
+      events.emit('attempt:failed', () => ({
+        ...base(),
+        attempt,
+        statusCode,
+        error,
+        durationMs,
+        retryIn,
+      })),
+  };
+}
+
 /**
  * Runs a held run to its recorded end: sends the request under the job's retry policy, records
  * the outcome (unless the lease was lost), then hands the payload to the callback sender.
@@ -75,7 +119,13 @@ export async function runToEnd(engine: Engine, run: ActiveRun, runDeps: RunDeps)
   }));
   let outcome: RunOutcome;
   try {
-    outcome = await executeOccurrence(run.spec, occurrence, runDeps.deps(run.controller.signal));
+    const deps = runDeps.deps(run.controller.signal);
+    const observer = attemptObserver(engine, run);
+    outcome = await executeOccurrence(
+      run.spec,
+      occurrence,
+      observer === undefined ? deps : { ...deps, observer },
+    );
   } catch (error) {
     // executeOccurrence reports failures in its outcome; this is a defect, not a run failure.
     logger.error('run failed unexpectedly', { jobId: run.jobId, error });
@@ -87,6 +137,11 @@ export async function runToEnd(engine: Engine, run: ActiveRun, runDeps: RunDeps)
       canceled,
     };
   }
+  if (run.cancelReason === 'stopped') {
+    // Aborted by stop(): not an outcome. Its lease is given back, and the occurrence is run again
+    // by the instance that takes it over (with the same idempotency key).
+    return;
+  }
   if (run.leaseLost) {
     logger.warn('run finished after its lease was lost; its result is not recorded', {
       jobId: run.jobId,
@@ -96,6 +151,7 @@ export async function runToEnd(engine: Engine, run: ActiveRun, runDeps: RunDeps)
   }
   const status = outcome.canceled ? 'canceled' : outcome.success ? 'succeeded' : 'failed';
   const finishedAt = clock.now();
+  run.recording = true;
   const recorded = await engine.completions.record(
     run,
     {

@@ -289,3 +289,51 @@ export function occurrencesBetween(
       : null;
   return { due, next };
 }
+
+/**
+ * Where a changed schedule takes a job next: its first occurrence after the job's latest
+ * scheduled occurrence (`after`), drift-free. An interval without `startAt` continues from
+ * `after` (or from `pending`, the job's next occurrence before the change, when nothing was
+ * scheduled yet); one with `startAt` keeps its grid; a cron schedule takes its next match; a
+ * one-off runs at `at`. `endAt` and `maxRuns` (against `started`) apply.
+ *
+ * @param schedule - the new schedule
+ * @param after - the latest occurrence already in the job's ledger, or `null` when none is
+ * @param pending - the job's next occurrence under the old schedule, or `null`
+ * @param now - the time of the change
+ * @param started - occurrences started so far (for `maxRuns`)
+ * @returns epoch ms, or `null` when the new schedule has no further occurrence
+ * @example
+ * ```ts
+ * const every = { kind: 'interval', every: 300_000, startAt: null, endAt: null, maxRuns: 0 } as const;
+ * occurrenceAfterChange(every, Date.UTC(2026, 0, 1, 9), null, Date.UTC(2026, 0, 1, 9, 20), 3);
+ * // 09:05 (due at once: the missed-run policy decides)
+ * ```
+ */
+export function occurrenceAfterChange(
+  schedule: ScheduleSpec,
+  after: number | null,
+  pending: number | null,
+  now: number,
+  started: number,
+): number | null {
+  switch (schedule.kind) {
+    case 'once':
+      return after !== null && schedule.at <= after ? null : schedule.at;
+    case 'interval': {
+      if (schedule.maxRuns > 0 && started >= schedule.maxRuns) return null;
+      const { every, startAt } = schedule;
+      let next: number;
+      if (startAt === null) next = after === null ? (pending ?? now) : after + every;
+      else if (after === null || after < startAt) next = startAt;
+      else next = startAt + (Math.floor((after - startAt) / every) + 1) * every;
+      return withinEnd(next, schedule.endAt);
+    }
+    case 'cron': {
+      if (schedule.maxRuns > 0 && started >= schedule.maxRuns) return null;
+      const floor = schedule.startAt === null ? Number.NEGATIVE_INFINITY : schedule.startAt - 1;
+      const from = Math.max(after ?? now - 1, floor);
+      return withinEnd(cronAfter(schedule.expression, schedule.timezone, from), schedule.endAt);
+    }
+  }
+}

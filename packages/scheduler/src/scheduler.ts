@@ -9,6 +9,7 @@ import {
   isTerminalState,
   type JobState,
   type JsonObject,
+  STORAGE_LIMITS,
   type WakeSubscription,
 } from '@again/storage';
 import { type ActiveRun, ActiveRuns, abortRun } from './active-runs.js';
@@ -23,6 +24,14 @@ import {
   SchedulerStorageError,
 } from './errors.js';
 import { SchedulerEventHub, type SchedulerEventName, type SchedulerEvents } from './events.js';
+import {
+  checkDefinition,
+  type JobChanges,
+  pauseJob,
+  resumeJob,
+  triggerJob,
+  updateJob,
+} from './job-operations.js';
 import type { JobInput } from './job-types.js';
 import { LeaseLoop } from './leases.js';
 import { MaintenanceLoop } from './maintenance.js';
@@ -37,9 +46,9 @@ import {
   resolveOptions,
   type SchedulerOptions,
 } from './scheduler-options.js';
-import { unknownSigningNames } from './signing.js';
 import { SpecCache } from './spec-cache.js';
 import {
+  type CallbackOutcome,
   checkHistoryQuery,
   checkJobId,
   checkStatusQuery,
@@ -51,7 +60,6 @@ import {
   toStatus,
 } from './status.js';
 import { MAX_TIMER_DELAY, sleepOn, systemClock } from './timer.js';
-import { checkJobUrls } from './url-check.js';
 
 /**
  * Options of {@link Scheduler.schedule}.
@@ -81,6 +89,30 @@ export interface StopOptions {
   /** How long to wait for in-flight runs and callbacks (ms). @defaultValue the scheduler's `stopTimeout` */
   readonly timeout?: number;
 }
+
+/**
+ * Options of {@link Scheduler.stopOnSignals}.
+ *
+ * @example
+ * ```ts
+ * scheduler.stopOnSignals({ signals: ['SIGTERM'], timeout: 20_000 });
+ * ```
+ */
+export interface StopOnSignalsOptions {
+  /** The signals to stop on. @defaultValue `['SIGTERM', 'SIGINT']` */
+  readonly signals?: readonly NodeJS.Signals[];
+  /** `stop()`'s timeout (ms). @defaultValue the scheduler's `stopTimeout` */
+  readonly timeout?: number;
+  /**
+   * `false`: once stopped, stay alive (the signal is not raised again).
+   *
+   * @defaultValue true
+   */
+  readonly exit?: boolean;
+}
+
+/** The signals `stopOnSignals()` listens to by default. */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = Object.freeze(['SIGTERM', 'SIGINT']);
 
 /**
  * A running scheduler. Create one with {@link createScheduler}.
@@ -122,6 +154,89 @@ export interface Scheduler {
    * @throws {@link SchedulerStorageError} when storage fails
    */
   remove(id: string): Promise<boolean>;
+  /**
+   * Pauses a job: it keeps its schedule and history and starts no run (scheduled or triggered)
+   * until {@link Scheduler.resume}; runs already in flight finish. Works across instances.
+   *
+   * @param id - the job id
+   * @returns `true` when the job is paused, `false` when there is no unfinished job with this id
+   * @throws {@link InvalidQueryError} for a malformed id
+   * @throws {@link SchedulerStoppedError} after `stop()`
+   * @throws {@link SchedulerStorageError} when storage fails
+   * @example
+   * ```ts
+   * await scheduler.pause('nightly-report');
+   * ```
+   */
+  pause(id: string): Promise<boolean>;
+  /**
+   * Resumes a paused job. Occurrences that fell due while it was paused follow the job's missed-run
+   * policy (by default the latest one runs, the earlier ones are recorded `missed`).
+   *
+   * @param id - the job id
+   * @returns `true` when the job was paused and now is not, `false` otherwise
+   * @throws {@link InvalidQueryError} for a malformed id
+   * @throws {@link SchedulerStoppedError} after `stop()`
+   * @throws {@link SchedulerStorageError} when storage fails
+   * @example
+   * ```ts
+   * await scheduler.resume('nightly-report');
+   * ```
+   */
+  resume(id: string): Promise<boolean>;
+  /**
+   * Starts one extra run of a job now, with its own occurrence id and idempotency key, leaving the
+   * schedule as it is. It runs on this instance, at once when a slot is free (else before any other
+   * due work), with the job's current definition; it counts in `runs`, not in `maxRuns`.
+   *
+   * @param id - the job id
+   * @returns the triggered run's occurrence id
+   * @throws {@link JobNotFoundError} when there is no unfinished job with this id
+   * @throws {@link JobPausedError} when the job is paused
+   * @throws {@link InvalidQueryError} for a malformed id
+   * @throws {@link SchedulerStoppedError} after `stop()`
+   * @example
+   * ```ts
+   * const occurrenceId = await scheduler.trigger('nightly-report');
+   * ```
+   */
+  trigger(id: string): Promise<string>;
+  /**
+   * Changes an unfinished job in place, atomically and fenced: the schedule, the request, the
+   * callback, the retry policy, the missed-run or overlap policy, the metadata (each given part
+   * replaces the old one whole). The result is checked exactly like a new job (one
+   * `InvalidJobError` listing every problem, nothing written). Runs already in flight finish with
+   * the definition they started with; the history is kept. A changed schedule continues from the
+   * job's latest scheduled occurrence (an interval without `startAt` from that occurrence, one with
+   * `startAt` on its grid, a cron expression at its next match).
+   *
+   * @param id - the job id
+   * @param changes - the parts to replace
+   * @param options - `signal` bounds the call (the URL checks)
+   * @throws {@link InvalidJobError} listing every problem
+   * @throws {@link JobNotFoundError} when there is no unfinished job with this id
+   * @throws {@link JobUpdateConflictError} when concurrent updates kept winning the race
+   * @throws {@link InvalidQueryError} for a malformed id
+   * @example
+   * ```ts
+   * await scheduler.update('nightly-report', { schedule: { cron: '0 3 * * *', timezone: 'Europe/Paris' } });
+   * ```
+   */
+  update(id: string, changes: JobChanges, options?: ScheduleOptions): Promise<void>;
+  /**
+   * Stops the scheduler on SIGTERM and SIGINT (or the given signals): on the first one, `stop()`
+   * runs (releasing the leases of the runs it aborts, so another instance takes them over at
+   * once), then the signal is raised again without this handler, so the process ends as it would
+   * have. A second signal meanwhile ends it at once.
+   *
+   * @param options - `signals`, `timeout` (for `stop()`), `exit: false` to stay alive after
+   * @returns a function that removes the handlers
+   * @example
+   * ```ts
+   * scheduler.stopOnSignals();
+   * ```
+   */
+  stopOnSignals(options?: StopOnSignalsOptions): () => void;
   /**
    * A job's status.
    *
@@ -215,7 +330,8 @@ export interface Scheduler {
   stop(options?: StopOptions): Promise<void>;
 }
 
-const ACTIVE_STATES: readonly JobState[] = Object.freeze(['scheduled', 'running']);
+/** Unfinished jobs: what `jobCount()` and `jobIds()` list. */
+const ACTIVE_STATES: readonly JobState[] = Object.freeze(['scheduled', 'running', 'paused']);
 /** Most own wake-ups remembered (see `#ownWakes`). */
 const OWN_WAKES_LIMIT = 10_000;
 /** The most of `stop()`'s timeout kept for recording aborted runs (ms). */
@@ -368,17 +484,8 @@ class SchedulerEngine implements Scheduler, Engine {
     this.#assertRunning();
     const { spec, id: requestedId } = parseJob(input);
     const o = this.options;
-    const issues: JobIssue[] = [];
-    const retrier = spec.retry.retrier;
-    if (retrier !== null && !o.retriers.has(retrier)) {
-      issues.push({
-        path: 'retryPolicy.retrier',
-        message: `no retrier named "${retrier}" is registered on this scheduler`,
-      });
-    }
-    issues.push(...unknownSigningNames(spec, o.signingSecrets));
-    const urls = await checkJobUrls(spec, o.check, o.isRefusal, options.signal);
-    issues.push(...urls.issues);
+    const checked = await checkDefinition(this, spec, options.signal);
+    const issues: JobIssue[] = checked.issues;
     const now = this.storeTime.now();
     const first = firstOccurrence(spec.schedule, now);
     if (first === null) {
@@ -387,7 +494,7 @@ class SchedulerEngine implements Scheduler, Engine {
     if (issues.length > 0) {
       throw new InvalidJobError(
         issues,
-        urls.cause === undefined ? undefined : { cause: urls.cause },
+        checked.cause === undefined ? undefined : { cause: checked.cause },
       );
     }
     options.signal?.throwIfAborted();
@@ -460,6 +567,49 @@ class SchedulerEngine implements Scheduler, Engine {
     return true;
   }
 
+  async pause(id: string): Promise<boolean> {
+    this.#assertRunning();
+    return pauseJob(this, checkJobId(id));
+  }
+
+  async resume(id: string): Promise<boolean> {
+    this.#assertRunning();
+    const resumed = await resumeJob(this, checkJobId(id));
+    if (resumed === undefined) return false;
+    if (resumed.nextRunAt !== null) this.#claims.wake(resumed.nextRunAt);
+    return true;
+  }
+
+  async trigger(id: string): Promise<string> {
+    this.#assertRunning();
+    return triggerJob(this, checkJobId(id));
+  }
+
+  async update(id: string, changes: JobChanges, options: ScheduleOptions = {}): Promise<void> {
+    this.#assertRunning();
+    const { nextRunAt } = await updateJob(this, checkJobId(id), changes, options.signal);
+    if (nextRunAt !== null) this.#claims.wake(nextRunAt);
+  }
+
+  stopOnSignals(options: StopOnSignalsOptions = {}): () => void {
+    const signals = options.signals ?? STOP_SIGNALS;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      remove();
+      this.options.logger.info('stopping on signal', { signal });
+      void this.stop(options.timeout === undefined ? {} : { timeout: options.timeout }).finally(
+        () => {
+          // Our listener is gone: the signal now does what it would have done without us.
+          if (options.exit !== false) process.kill(process.pid, signal);
+        },
+      );
+    };
+    const remove = (): void => {
+      for (const signal of signals) process.off(signal, onSignal);
+    };
+    for (const signal of signals) process.once(signal, onSignal);
+    return remove;
+  }
+
   async jobStatus(id: string): Promise<JobStatus | undefined> {
     const jobId = checkJobId(id);
     const job = await this.store('getJob', () => this.options.storage.getJob(jobId));
@@ -526,15 +676,8 @@ class SchedulerEngine implements Scheduler, Engine {
     const grace = Math.min(MAX_RECORD_GRACE, Math.floor(timeout / 4));
     this.#state = 'stopping';
     this.#claims.stop();
-    const dropped = this.runs.dropQueued();
-    if (dropped.length > 0) {
-      logger.warn(
-        'stopping: taken-over runs that never started keep their leases until they expire',
-        {
-          runs: dropped.length,
-        },
-      );
-    }
+    // Runs given back to the store, for another instance (or the next start) to take over at once.
+    const released: ActiveRun[] = this.runs.dropQueued();
     // Callbacks start when runs end: wait for the runs first, then for their callbacks.
     const idle = (): Promise<unknown> => this.runs.whenIdle().then(() => this.#callbacksIdle());
     const drained = await idleWithin(idle(), clock, deadline - grace - clock.now());
@@ -543,13 +686,25 @@ class SchedulerEngine implements Scheduler, Engine {
         runs: this.runs.size,
         callbacks: this.#callbacks.size,
       });
-      for (const run of this.runs.values()) abortRun(run, 'stopped');
+      for (const run of this.runs.values()) {
+        // A run whose outcome is being recorded keeps its lease; the others are given back.
+        if (!run.leaseLost && !run.recording) released.push(run);
+        abortRun(run, 'stopped');
+      }
       this.#callbackController.abort(new SchedulerStoppedError());
       const recorded = await idleWithin(idle(), clock, deadline - clock.now());
       if (!recorded) {
         logger.error('stop bound reached before every aborted run was recorded', {
           runs: this.runs.size,
           callbacks: this.#callbacks.size,
+        });
+      }
+    }
+    if (released.length > 0) {
+      const releasing = this.#release(released);
+      if (!(await idleWithin(releasing, clock, deadline - clock.now()))) {
+        logger.error('stop bound reached before the leases of aborted runs were released', {
+          runs: released.length,
         });
       }
     }
@@ -579,6 +734,24 @@ class SchedulerEngine implements Scheduler, Engine {
     }
   }
 
+  /** Gives the leases of runs this instance will not finish back to the store, in batches. */
+  async #release(runs: readonly ActiveRun[]): Promise<void> {
+    const { storage, instanceId, logger } = this.options;
+    for (let start = 0; start < runs.length; start += STORAGE_LIMITS.batch) {
+      const leases = runs
+        .slice(start, start + STORAGE_LIMITS.batch)
+        .map((run) => ({ occurrenceId: run.occurrenceId, fence: run.fence }));
+      try {
+        const count = await this.store('releaseLeases', () =>
+          storage.releaseLeases({ owner: instanceId, leases, now: this.storeTime.now() }),
+        );
+        logger.info('released the leases of runs aborted by stop', { runs: count });
+      } catch {
+        // Logged; the leases expire on their own.
+      }
+    }
+  }
+
   #assertRunning(): void {
     if (this.#state !== 'running') throw new SchedulerStoppedError();
   }
@@ -589,16 +762,59 @@ class SchedulerEngine implements Scheduler, Engine {
     );
   }
 
-  /** Sends a recorded run's callback, outside the run's slot. */
+  /**
+   * Sends a recorded run's callback, outside the run's slot, then records what became of it on the
+   * run's history entry and tells the listeners.
+   */
   #deliver(run: ActiveRun, payload: CallbackPayload): void {
     if (run.spec.callback === null || this.#callbackController.signal.aborted) return;
+    const { logger, storage, clock } = this.options;
     const delivery = deliverCallback(run.spec, payload, {
       ...this.#baseDeps,
       signal: this.#callbackController.signal,
     }).then(
-      () => undefined,
+      async (result) => {
+        const attempts = (result as { attempts?: number }).attempts ?? 1;
+        const outcome: CallbackOutcome = {
+          delivered: result.ok,
+          attempts,
+          statusCode: result.status,
+          error: result.error,
+          finishedAt: new Date(clock.now()).toISOString(),
+        };
+        const base = {
+          instanceId: this.instanceId,
+          jobId: run.jobId,
+          occurrenceId: run.occurrenceId,
+          scheduledAt: new Date(run.scheduledAt),
+          trigger: run.trigger,
+        };
+        if (result.ok) {
+          this.events.emit('callback:delivered', () => ({
+            ...base,
+            attempts,
+            statusCode: result.status ?? 200,
+          }));
+        } else {
+          this.events.emit('callback:failed', () => ({
+            ...base,
+            attempts,
+            statusCode: result.status,
+            error: result.error ?? 'not delivered',
+          }));
+        }
+        await this.store(
+          'recordCallback',
+          () =>
+            storage.recordCallback({
+              occurrenceId: run.occurrenceId,
+              callback: outcome as unknown as JsonObject,
+            }),
+          { jobId: run.jobId, occurrenceId: run.occurrenceId },
+        ).catch(() => undefined);
+      },
       (error: unknown) => {
-        this.options.logger.error('callback failed unexpectedly', { jobId: run.jobId, error });
+        logger.error('callback failed unexpectedly', { jobId: run.jobId, error });
       },
     );
     this.#callbacks.add(delivery);

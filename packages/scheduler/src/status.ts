@@ -72,6 +72,32 @@ export interface JobRun {
   readonly payload: CallbackPayload | null;
   /** Why the occurrence was skipped, canceled or abandoned (`missed…`, `overlap`, `removed`, …). */
   readonly reason: string | null;
+  /** `true` for a run started by `trigger()`, not by the schedule. */
+  readonly trigger: boolean;
+  /** What became of the run's callback, once its delivery ended; `null` before, or without one. */
+  readonly callback: CallbackOutcome | null;
+}
+
+/**
+ * What became of a run's callback (recorded on its history entry once delivery ended).
+ *
+ * @example
+ * ```ts
+ * const [run] = (await scheduler.jobHistory(id)) ?? [];
+ * if (run?.callback?.delivered === false) console.log(run.callback.error, run.callback.attempts);
+ * ```
+ */
+export interface CallbackOutcome {
+  /** `true` when the callback endpoint answered 2xx. */
+  readonly delivered: boolean;
+  /** Attempts made. */
+  readonly attempts: number;
+  /** The last status received, or `null` when no response arrived. */
+  readonly statusCode: number | null;
+  /** Why it was not delivered, or `null`. */
+  readonly error: string | null;
+  /** When delivery ended (ISO-8601 UTC). */
+  readonly finishedAt: string;
 }
 
 /**
@@ -165,6 +191,8 @@ export function toRun(run: RunRecord): JobRun {
     occurrenceId: run.occurrenceId,
     payload: (run.result ?? null) as CallbackPayload | null,
     reason: run.reason,
+    trigger: run.trigger,
+    callback: (run.callback ?? null) as CallbackOutcome | null,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * stop()'s promise: it returns within its bound whatever the load. Runs get the first part of the
- * timeout to finish; the rest are aborted and recorded in what is left; what cannot be recorded
- * by then stays `running` in the store for another instance to take over.
+ * timeout to finish; the rest are aborted and their leases given back in what is left, so another
+ * instance (or the next start) takes them over at once; what the store cannot take back by then
+ * stays leased until the lease expires.
  */
 import { createMemoryStorage } from '@again/storage-memory';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,11 +43,11 @@ function stopping(h: Harness, timeout: number) {
 }
 
 describe('stop({ timeout })', () => {
-  it('resolves at its bound when runs never finish and the store never records them', async () => {
+  it('resolves at its bound when runs never finish and the store never answers', async () => {
     const { server: target } = await holdingServer(t);
     const clock = createTestClock();
     const inner = createMemoryStorage();
-    const spy = spyStorage(inner, { clock, hooks: { completeRuns: () => never() } });
+    const spy = spyStorage(inner, { clock, hooks: { releaseLeases: () => never() } });
     const h = await t.harness({ storage: spy.store }, { clock });
     await startRuns(h, target, 3);
     const start = clock.now();
@@ -60,13 +61,13 @@ describe('stop({ timeout })', () => {
     expect(timedOut()).toEqual([]);
     expect(target.requests.some((r) => r.response.clientAborted)).toBe(false);
 
-    // Then they are aborted; recording them hangs in the store.
+    // Then they are aborted; giving their leases back hangs in the store.
     await clock.advanceTo(start + 3_000);
     expect(timedOut()).toHaveLength(1);
     await eventually(() =>
       expect(target.requests.map((r) => r.response.clientAborted)).toEqual([true, true, true]),
     );
-    await eventually(() => expect(spy.callsOf('completeRuns').length).toBeGreaterThan(0));
+    await eventually(() => expect(spy.callsOf('releaseLeases').length).toBeGreaterThan(0));
     await clock.advanceTo(start + 3_999);
     expect(stop.state.stopped).toBe(false);
 
@@ -74,36 +75,50 @@ describe('stop({ timeout })', () => {
     await stop.done;
     expect(clock.now()).toBe(start + 4_000);
     const errors = h.logger.at('error').map((e) => e.message);
-    expect(errors).toContain('stop bound reached before every aborted run was recorded');
-    // Left for another instance to take over once the leases expire.
+    expect(errors).toContain('stop bound reached before the leases of aborted runs were released');
+    // Nothing was recorded for them: left for another instance to take over once the leases expire.
+    expect(spy.callsOf('completeRuns')).toEqual([]);
     const running = await inner.runningRuns();
     expect(running.map((run) => [run.jobId, run.owner])).toEqual(
       ['job-0', 'job-1', 'job-2'].map((id) => [id, h.scheduler.instanceId]),
     );
   });
 
-  it('records the aborted runs canceled (reason stopped) when the store answers', async () => {
-    const { server: target } = await holdingServer(t);
-    const h = await t.harness();
+  it('gives the leases of the runs it aborts back: the next start takes them over at once', async () => {
+    const { server: target } = await holdingServer(t, 3);
+    const h = await t.harness({ leaseDuration: 30_000 });
     const ids = await startRuns(h, target, 3);
+    const keys = target.requests.map((r) => r.headers['idempotency-key']);
     const start = h.clock.now();
     const stop = stopping(h, 4_000);
     await h.clock.advanceTo(start + 2_999);
     expect(stop.state.stopped).toBe(false);
     await h.clock.advanceTo(start + 3_000);
-    // Recorded within the remaining part: stop resolves without the clock reaching its bound.
+    // Released within the remaining part: stop resolves without the clock reaching its bound.
     await stop.done;
     expect(h.clock.now()).toBe(start + 3_000);
-    for (const id of ids) {
-      expect(await h.scheduler.jobHistory(id)).toMatchObject([
-        { status: 'canceled', reason: 'stopped' },
-      ]);
-    }
-    expect(await h.storage.runningRuns()).toEqual([]);
+    // Not recorded as outcomes: still running, their leases already expired.
+    for (const id of ids) expect(await h.scheduler.jobHistory(id)).toEqual([]);
+    const running = await h.storage.runningRuns();
+    expect(running).toHaveLength(3);
+    for (const run of running) expect(run.leaseUntil).toBeLessThan(h.clock.now());
+    expect(h.logger.at('info').find((e) => /released/.test(e.message))?.context.runs).toBe(3);
     expect(h.logger.at('error')).toEqual([]);
+
+    // The next scheduler on the store runs them again at once (a lease is 30 s), with the same
+    // idempotency keys.
+    const next = await t.harness({ leaseDuration: 30_000 }, { storage: h.storage, clock: h.clock });
+    await next.clock.advance(0);
+    await target.waitForRequests(6);
+    expect(
+      target.requests
+        .slice(3)
+        .map((r) => r.headers['idempotency-key'])
+        .sort(),
+    ).toEqual([...keys].sort());
   });
 
-  it('drops taken-over runs still waiting for a slot; they keep their leases until those expire', async () => {
+  it('gives back taken-over runs still waiting for a slot too', async () => {
     const { server: target } = await holdingServer(t, 1);
     const clock = createTestClock();
     const storage = createMemoryStorage();
@@ -121,18 +136,14 @@ describe('stop({ timeout })', () => {
     // Taken over, waiting for the busy slot.
     expect((await storage.getRun(orphan))?.owner).toBe(h.scheduler.instanceId);
     const stop = stopping(h, 2_000);
-    await clock.settle();
-    const dropped = h.logger.at('warn').filter((e) => /never started/.test(e.message));
-    expect(dropped.map((e) => e.context.runs)).toEqual([1]);
     await clock.advance(2_000);
     await stop.done;
+    // The taken-over run never started; both leases (it and the aborted run) were given back.
     expect(target.requests.map((r) => r.path)).toEqual(['/0']);
-    expect(await storage.getRun(orphan)).toMatchObject({
-      status: 'running',
-      owner: h.scheduler.instanceId,
-    });
-    expect(await h.scheduler.jobHistory('job-0')).toMatchObject([
-      { status: 'canceled', reason: 'stopped' },
-    ]);
+    expect(h.logger.at('info').find((e) => /released/.test(e.message))?.context.runs).toBe(2);
+    const orphanRun = await storage.getRun(orphan);
+    expect(orphanRun).toMatchObject({ status: 'running', owner: h.scheduler.instanceId });
+    expect(orphanRun?.leaseUntil).toBeLessThan(clock.now());
+    expect(await h.scheduler.jobHistory('job-0')).toEqual([]);
   });
 });
