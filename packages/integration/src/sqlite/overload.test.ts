@@ -105,16 +105,16 @@ describe('three scheduler processes on one SQLite file, overloaded', () => {
     const ledger = readLedger(file);
     expect(ledger.integrity).toBe('ok');
     expect(ledger.repeated).toEqual([]);
-    // Nothing is left running: the live instances recorded theirs, the dead one's were taken over.
-    expect(ledger.rows.filter((row) => row.status === 'running')).toEqual([]);
+    // The dead instance's runs were all taken over. What is still `running` is what stop() aborted
+    // and gave back: its lease already expired, for the next instance to take over at once.
+    const running = ledger.rows.filter((row) => row.status === 'running');
+    expect(running.filter((row) => row.owner === 'doomed')).toEqual([]);
+    expect(running.length).toBeGreaterThan(0);
+    for (const row of running) expect(Number(row.lease_until)).toBeLessThan(Date.now());
     // The load was shed by policy, in the open: late occurrences are recorded as missed.
     expect(
       ledger.rows.some((row) => row.status === 'skipped' && row.reason?.startsWith('missed')),
     ).toBe(true);
-    // stop() aborted what was still in flight and recorded it.
-    expect(ledger.rows.some((row) => row.status === 'canceled' && row.reason === 'stopped')).toBe(
-      true,
-    );
     // Every delivery is accounted for in the ledger.
     const inLedger = new Set(ledger.rows.map((row) => row.occurrence_id));
     expect([...server.deliveries.keys()].filter((key) => !inLedger.has(key))).toEqual([]);

@@ -82,6 +82,7 @@ export interface LedgerRow {
   readonly status: string;
   readonly owner: string | null;
   readonly reason: string | null;
+  readonly lease_until: number | null;
 }
 
 /**
