@@ -89,6 +89,12 @@ describe('createMemoryStorage options', () => {
     });
   });
 
+  it('rejects an unknown option key, naming it', () => {
+    expect(() => createMemoryStorage({ historyLimt: 5 } as never)).toThrow(
+      /historyLimt is not an option of the memory store/,
+    );
+  });
+
   it('rejects options that are not an object', () => {
     expect(() => createMemoryStorage(null as unknown as undefined)).toThrow(StorageError);
   });

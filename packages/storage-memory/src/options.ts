@@ -54,6 +54,9 @@ export function resolveMemoryStorageOptions(
   if (typeof options !== 'object' || options === null) {
     problems.push('options must be an object');
   } else {
+    for (const key of Object.keys(options)) {
+      if (key !== 'historyLimit') problems.push(`${key} is not an option of the memory store`);
+    }
     const limit = options.historyLimit;
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
       problems.push(`historyLimit must be a positive integer (got ${String(limit)})`);
