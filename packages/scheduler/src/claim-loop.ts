@@ -43,6 +43,8 @@ export class ClaimLoop {
   #stopped = false;
   /** The last turn stopped for want of free slots: a freed slot should claim at once. */
   #starved = false;
+  /** A claim is queued for the end of this turn of the event loop. */
+  #wakePending = false;
 
   constructor(engine: Engine) {
     this.#engine = engine;
@@ -93,8 +95,25 @@ export class ClaimLoop {
   slotFreed(): void {
     if (this.#stopped) return;
     const due = this.#dueAt !== null && this.#dueAt <= this.#engine.storeTime.now();
-    if (this.#starved || due || this.#engine.runs.queued > 0) this.wake();
+    if (this.#starved || due || this.#engine.runs.queued > 0) this.#wakeSoon();
     else if (this.#turning === null) this.#arm();
+  }
+
+  /**
+   * Claims at the end of this turn of the event loop: every run that ends in the same turn frees
+   * its slot first, so one claim fills them all (instead of one claim per freed slot).
+   */
+  #wakeSoon(): void {
+    if (this.#turning !== null) {
+      this.#again = true;
+      return;
+    }
+    if (this.#wakePending) return;
+    this.#wakePending = true;
+    setImmediate(() => {
+      this.#wakePending = false;
+      this.wake();
+    });
   }
 
   /** Resolves when the turn in flight (if any) has finished. */
