@@ -72,12 +72,16 @@ export const MAX_ISSUES = 100;
 // ---------------------------------------------------------------------------------------------
 // Valibot schemas of the user input
 
+/** `-0` as `0`: JSON stores `-0` as `0`, and a spec must read back equal to what was stored. */
+const positiveZero = (value: number): number => (value === 0 ? 0 : value);
+
 const duration = (label: string, min = 0) =>
   v.pipe(
     v.number(`${label} must be a number of milliseconds`),
     v.integer(`${label} must be a whole number of milliseconds`),
     v.minValue(min, `${label} must be >= ${min}`),
     v.maxValue(JOB_LIMITS.maxTimeout, `${label} must be <= ${JOB_LIMITS.maxTimeout} ms`),
+    v.transform(positiveZero),
   );
 
 const count = (label: string, max: number) =>
@@ -86,6 +90,7 @@ const count = (label: string, max: number) =>
     v.integer(`${label} must be a whole number`),
     v.minValue(0, `${label} must be >= 0`),
     v.maxValue(max, `${label} must be <= ${max}`),
+    v.transform(positiveZero),
   );
 
 function daysInMonth(year: number, month: number): number {
@@ -119,7 +124,7 @@ function toEpoch(value: unknown): number | string {
     return 'must be a Date, epoch milliseconds or an ISO-8601 string';
   }
   if (time < 0 || time > MAX_TIME) return 'is out of range';
-  return time;
+  return positiveZero(time);
 }
 
 const time = (label: string) =>

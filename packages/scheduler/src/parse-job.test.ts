@@ -166,6 +166,28 @@ describe('parseJob: defaults and normalisation', () => {
     }
   });
 
+  it('stores -0 as 0, so the spec reads back from JSON as it was', () => {
+    const { spec } = parseJob({
+      schedule: { every: 5, startAt: -0, maxRuns: -0 },
+      request: { url: URL_OK, timeout: -0 },
+      callback: { url: URL_OK, timeout: -0, maxBodyBytes: -0 },
+      retryPolicy: { maxRetries: -0, interval: -0, jitter: -0, timeout: -0 },
+    });
+    const zeros = [
+      spec.schedule.kind === 'interval' ? spec.schedule.startAt : null,
+      spec.schedule.kind === 'interval' ? spec.schedule.maxRuns : null,
+      spec.request.timeout,
+      spec.callback?.timeout,
+      spec.callback?.maxBodyBytes,
+      spec.retry.maxRetries,
+      spec.retry.interval,
+      spec.retry.jitter,
+      spec.retry.timeout,
+    ];
+    for (const zero of zeros) expect(Object.is(zero, 0)).toBe(true);
+    expect(specFromRecord(specToRecord(spec))).toEqual(spec);
+  });
+
   it('accepts a named retrier alone', () => {
     const { spec } = parseJob({
       schedule: { every: 1000 },
