@@ -380,6 +380,72 @@ const REQUEST_ENTRIES = {
   signWith: signWithSchema('request.signWith'),
 };
 
+/**
+ * The entries of a retry policy, with messages naming where it is (`retryPolicy` for the job's,
+ * `callback.retryPolicy` for the callback's): one schema, so both follow the same rules.
+ */
+const retryEntries = (prefix: string) => ({
+  maxRetries: v.optional(count(`${prefix}.maxRetries`, JOB_LIMITS.maxRetries)),
+  interval: v.optional(duration(`${prefix}.interval`)),
+  backoff: v.optional(
+    v.picklist(
+      ['exponential', 'linear', 'constant'] as const,
+      `${prefix}.backoff must be one of exponential, linear, constant`,
+    ),
+  ),
+  backoffFactor: v.optional(
+    v.pipe(
+      v.number(`${prefix}.backoffFactor must be a number`),
+      v.finite(`${prefix}.backoffFactor must be finite`),
+      v.minValue(1, `${prefix}.backoffFactor must be >= 1`),
+      v.maxValue(100, `${prefix}.backoffFactor must be <= 100`),
+    ),
+  ),
+  jitter: v.optional(duration(`${prefix}.jitter`)),
+  jitterStrategy: v.optional(
+    v.picklist(
+      ['additive', 'none', 'full', 'equal', 'decorrelated'] as const,
+      `${prefix}.jitterStrategy must be one of additive, none, full, equal, decorrelated`,
+    ),
+  ),
+  maxDelay: v.optional(duration(`${prefix}.maxDelay`)),
+  timeout: v.optional(duration(`${prefix}.timeout`)),
+  maxRetryAfter: v.optional(duration(`${prefix}.maxRetryAfter`)),
+  retryStatusCodes: v.optional(
+    v.pipe(
+      v.array(
+        v.pipe(
+          v.number(`${prefix}.retryStatusCodes must hold numbers`),
+          v.integer(`${prefix}.retryStatusCodes must hold whole numbers`),
+          v.minValue(100, `${prefix}.retryStatusCodes must hold statuses 100..599`),
+          v.maxValue(599, `${prefix}.retryStatusCodes must hold statuses 100..599`),
+          v.check(
+            (code) => code < 200 || code > 299,
+            `${prefix}.retryStatusCodes: 2xx statuses are successes, not retryable`,
+          ),
+        ),
+        `${prefix}.retryStatusCodes must be an array of status codes`,
+      ),
+      v.maxLength(
+        JOB_LIMITS.retryStatusCodes,
+        `${prefix}.retryStatusCodes must hold at most ${JOB_LIMITS.retryStatusCodes} statuses`,
+      ),
+    ),
+  ),
+  retryNetworkErrors: v.optional(v.boolean(`${prefix}.retryNetworkErrors must be a boolean`)),
+  retrier: v.nullish(
+    v.pipe(
+      v.string(`${prefix}.retrier must be the name of a registered retrier`),
+      v.minLength(1, `${prefix}.retrier must not be empty`),
+      v.maxLength(128, `${prefix}.retrier is too long`),
+    ),
+  ),
+});
+
+const RETRY_ENTRIES = retryEntries('retryPolicy');
+
+const CALLBACK_RETRY_ENTRIES = retryEntries('callback.retryPolicy');
+
 const CALLBACK_ENTRIES = {
   url: urlSchema('callback.url'),
   method: v.optional(methodSchema('callback.method', CALLBACK_METHODS)),
@@ -387,57 +453,8 @@ const CALLBACK_ENTRIES = {
   timeout: v.optional(duration('callback.timeout')),
   maxBodyBytes: v.optional(count('callback.maxBodyBytes', JOB_LIMITS.maxBodyBytes)),
   signWith: signWithSchema('callback.signWith'),
-};
-
-const RETRY_ENTRIES = {
-  maxRetries: v.optional(count('retryPolicy.maxRetries', JOB_LIMITS.maxRetries)),
-  interval: v.optional(duration('retryPolicy.interval')),
-  backoff: v.optional(
-    v.picklist(
-      ['exponential', 'linear', 'constant'] as const,
-      'retryPolicy.backoff must be one of exponential, linear, constant',
-    ),
-  ),
-  backoffFactor: v.optional(
-    v.pipe(
-      v.number('retryPolicy.backoffFactor must be a number'),
-      v.finite('retryPolicy.backoffFactor must be finite'),
-      v.minValue(1, 'retryPolicy.backoffFactor must be >= 1'),
-      v.maxValue(100, 'retryPolicy.backoffFactor must be <= 100'),
-    ),
-  ),
-  jitter: v.optional(duration('retryPolicy.jitter')),
-  jitterStrategy: v.optional(
-    v.picklist(
-      ['additive', 'none', 'full', 'equal', 'decorrelated'] as const,
-      'retryPolicy.jitterStrategy must be one of additive, none, full, equal, decorrelated',
-    ),
-  ),
-  maxDelay: v.optional(duration('retryPolicy.maxDelay')),
-  timeout: v.optional(duration('retryPolicy.timeout')),
-  maxRetryAfter: v.optional(duration('retryPolicy.maxRetryAfter')),
-  retryStatusCodes: v.optional(
-    v.pipe(
-      v.array(
-        v.pipe(
-          v.number('retry status code must be a number'),
-          v.integer('retry status code must be an integer'),
-          v.minValue(100, 'retry status code must be 100..599'),
-          v.maxValue(599, 'retry status code must be 100..599'),
-          v.check((code) => code < 200 || code > 299, '2xx statuses are successes, not retryable'),
-        ),
-        'retryPolicy.retryStatusCodes must be an array of status codes',
-      ),
-      v.maxLength(JOB_LIMITS.retryStatusCodes, 'too many retry status codes'),
-    ),
-  ),
-  retryNetworkErrors: v.optional(v.boolean('retryPolicy.retryNetworkErrors must be a boolean')),
-  retrier: v.nullish(
-    v.pipe(
-      v.string('retryPolicy.retrier must be the name of a registered retrier'),
-      v.minLength(1, 'retryPolicy.retrier must not be empty'),
-      v.maxLength(128, 'retryPolicy.retrier is too long'),
-    ),
+  retryPolicy: v.optional(
+    v.object(CALLBACK_RETRY_ENTRIES, 'callback.retryPolicy must be an object'),
   ),
 };
 
@@ -562,10 +579,12 @@ export type ParsedCallbackInput = {
   readonly timeout?: number | undefined;
   readonly maxBodyBytes?: number | undefined;
   readonly signWith?: string | null | undefined;
+  readonly retryPolicy?: ParsedRetryPolicyInput | undefined;
 };
 
 /**
- * `retryPolicy` as the schema outputs it (each field checked on its own).
+ * `retryPolicy` (the job's or the callback's) as the schema outputs it (each field checked on
+ * its own).
  *
  * @example
  * ```ts
@@ -636,6 +655,7 @@ const KNOWN_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   schedule: new Set(Object.keys(SCHEDULE_ENTRIES)),
   request: new Set(Object.keys(REQUEST_ENTRIES)),
   callback: new Set(Object.keys(CALLBACK_ENTRIES)),
+  'callback.retryPolicy': new Set(Object.keys(CALLBACK_RETRY_ENTRIES)),
   retryPolicy: new Set(Object.keys(RETRY_ENTRIES)),
   missedRuns: new Set(Object.keys(MISSED_ENTRIES)),
 };

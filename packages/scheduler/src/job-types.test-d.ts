@@ -13,6 +13,7 @@ import type {
   JobInput,
   OnceScheduleInput,
   RequestInput,
+  RetryPolicyInput,
   ScheduleInput,
 } from './job-types.js';
 
@@ -134,6 +135,22 @@ void signed;
 // @ts-expect-error signWith names a registered secret; it is not an object of options
 const signWithObject: RequestInput = { url, signWith: { secret: 'whsec_…' } };
 void signWithObject;
+
+// ---- The callback's retry policy: the job's fields ---------------------------------------------
+
+expectTypeOf<CallbackInput['retryPolicy']>().toEqualTypeOf<RetryPolicyInput | undefined>();
+const retriedCallback: CallbackInput = {
+  url,
+  timeout: 5_000,
+  retryPolicy: { maxRetries: 5, jitterStrategy: 'equal', retryStatusCodes: [503] },
+};
+const namedCallbackRetrier: CallbackInput = { url, retryPolicy: { retrier: 'patient' } };
+void [retriedCallback, namedCallbackRetrier];
+// @ts-expect-error backoff is one of the named strategies
+const badCallbackBackoff: CallbackInput = { url, retryPolicy: { backoff: 'fibonacci' } };
+// @ts-expect-error the policy is `retryPolicy`, as on the job
+const callbackRetryTypo: CallbackInput = { url, retry: { maxRetries: 1 } };
+void [badCallbackBackoff, callbackRetryTypo];
 
 // ---- A whole job ------------------------------------------------------------------------------
 

@@ -98,6 +98,11 @@ export interface CallbackSpec {
   readonly maxBodyBytes: number;
   /** Name of the signing secret the callback is signed with; `null` = unsigned. */
   readonly signWith: string | null;
+  /**
+   * How the callback is retried: its own policy, with the same fields as the job's (defaults in
+   * `JOB_DEFAULTS.callbackRetry`). `timeout` above stays the per-attempt timeout.
+   */
+  readonly retry: RetryPolicySpec;
 }
 
 /**
@@ -413,6 +418,14 @@ export interface CallbackInput {
    * @defaultValue `null`
    */
   readonly signWith?: string | null | undefined;
+  /**
+   * How the callback is retried: the fields and rules of the job's `retryPolicy`, with their own
+   * defaults (a few retries with full-jitter backoff, honouring Retry-After: see
+   * `JOB_DEFAULTS.callbackRetry`). A `retrier` name picks a retrier registered on the scheduler;
+   * an unknown name is refused at schedule time. `timeout` above stays the per-attempt timeout.
+   * @defaultValue `JOB_DEFAULTS.callbackRetry`
+   */
+  readonly retryPolicy?: RetryPolicyInput | undefined;
 }
 
 /**
@@ -477,11 +490,14 @@ const DEFAULT_RETRY_STATUS_CODES: readonly number[] = Object.freeze([
 ]);
 
 /**
- * Defaults applied by {@link parseJob}.
+ * Defaults applied by {@link parseJob}. `retry` is the job's retry policy; `callbackRetry` is the
+ * callback's (fewer retries, full jitter: a callback endpoint that is down should not be hammered
+ * in step by every job reporting to it).
  *
  * @example
  * ```ts
  * JOB_DEFAULTS.retry.maxRetries; // 5
+ * JOB_DEFAULTS.callbackRetry.maxRetries; // 3
  * ```
  */
 export const JOB_DEFAULTS: {
@@ -493,6 +509,7 @@ export const JOB_DEFAULTS: {
   readonly callbackTimeout: number;
   readonly maxBodyBytes: number;
   readonly retry: RetryPolicySpec;
+  readonly callbackRetry: RetryPolicySpec;
   readonly missedRuns: MissedRunPolicy;
   readonly runAllLimit: number;
   readonly overlap: OverlapPolicy;
@@ -511,6 +528,21 @@ export const JOB_DEFAULTS: {
     backoffFactor: 2,
     jitter: 1_000,
     jitterStrategy: 'additive',
+    maxDelay: 30_000,
+    timeout: 60_000,
+    maxRetryAfter: 60_000,
+    retryStatusCodes: DEFAULT_RETRY_STATUS_CODES,
+    retryNetworkErrors: true,
+    retrier: null,
+  }),
+  callbackRetry: Object.freeze({
+    maxRetries: 3,
+    interval: 1_000,
+    backoff: 'exponential',
+    backoffFactor: 2,
+    // Only the 'additive' strategy adds a fixed jitter; 'full' draws each delay from [0, delay].
+    jitter: 0,
+    jitterStrategy: 'full',
     maxDelay: 30_000,
     timeout: 60_000,
     maxRetryAfter: 60_000,

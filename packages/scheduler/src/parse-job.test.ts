@@ -113,6 +113,7 @@ describe('parseJob: defaults and normalisation', () => {
       timeout: 10_000,
       maxBodyBytes: 0,
       signWith: 'hooks',
+      retry: JOB_DEFAULTS.callbackRetry,
     });
     expect(spec.retry.retryStatusCodes).toEqual([500, 503]);
     expect(spec.retry.retryNetworkErrors).toBe(false);
@@ -686,6 +687,183 @@ describe('parseJob: retry policies are checked by @again/retry', () => {
   });
 });
 
+describe('parseJob: the callback’s retry policy', () => {
+  const withCallbackRetry = (retryPolicy: unknown, jobRetry?: Record<string, unknown>) => ({
+    schedule: { every: 5 },
+    request: { url: URL_OK },
+    callback: { url: URL_OK, retryPolicy },
+    ...(jobRetry === undefined ? {} : { retryPolicy: jobRetry }),
+  });
+
+  it('defaults to a few retries with full-jitter backoff, honouring Retry-After', () => {
+    const { spec } = parseJob({
+      schedule: { every: 5 },
+      request: { url: URL_OK },
+      callback: { url: URL_OK },
+    });
+    expect(spec.callback?.retry).toEqual({
+      maxRetries: 3,
+      interval: 1_000,
+      backoff: 'exponential',
+      backoffFactor: 2,
+      jitter: 0,
+      jitterStrategy: 'full',
+      maxDelay: 30_000,
+      timeout: 60_000,
+      maxRetryAfter: 60_000,
+      retryStatusCodes: [408, 425, 429, 500, 502, 503, 504],
+      retryNetworkErrors: true,
+      retrier: null,
+    });
+    expect(JOB_DEFAULTS.callbackRetry).toEqual(spec.callback?.retry);
+    // The per-attempt timeout is still `callback.timeout`.
+    expect(spec.callback?.timeout).toBe(JOB_DEFAULTS.callbackTimeout);
+  });
+
+  it('applies the given fields over the callback defaults, apart from the job’s policy', () => {
+    const { spec } = parseJob(
+      withCallbackRetry(
+        {
+          maxRetries: 1,
+          interval: 200,
+          retryStatusCodes: [503, 429, 503],
+          retryNetworkErrors: false,
+        },
+        { maxRetries: 7 },
+      ),
+    );
+    expect(spec.callback?.retry).toEqual({
+      ...JOB_DEFAULTS.callbackRetry,
+      maxRetries: 1,
+      interval: 200,
+      retryStatusCodes: [429, 503],
+      retryNetworkErrors: false,
+    });
+    expect(spec.retry).toEqual({ ...JOB_DEFAULTS.retry, maxRetries: 7 });
+  });
+
+  it('gives the additive strategy the job’s default jitter, and other strategies none', () => {
+    const additive = parseJob(withCallbackRetry({ jitterStrategy: 'additive' })).spec;
+    expect(additive.callback?.retry).toMatchObject({
+      jitterStrategy: 'additive',
+      jitter: JOB_DEFAULTS.retry.jitter,
+    });
+    const equal = parseJob(withCallbackRetry({ jitterStrategy: 'equal' })).spec;
+    expect(equal.callback?.retry).toMatchObject({ jitterStrategy: 'equal', jitter: 0 });
+  });
+
+  it('accepts a named retrier alone, keeping its status list', () => {
+    const { spec } = parseJob(withCallbackRetry({ retrier: 'patient', retryStatusCodes: [500] }));
+    expect(spec.callback?.retry).toMatchObject({ retrier: 'patient', retryStatusCodes: [500] });
+    expect(spec.retry.retrier).toBeNull();
+  });
+
+  it.each([
+    ['maxRetries below 0', { maxRetries: -1 }, 'callback.retryPolicy.maxRetries'],
+    ['maxRetries above the limit', { maxRetries: 101 }, 'callback.retryPolicy.maxRetries'],
+    ['a fractional interval', { interval: 1.5 }, 'callback.retryPolicy.interval'],
+    ['an unknown backoff', { backoff: 'random' }, 'callback.retryPolicy.backoff'],
+    ['a backoffFactor below 1', { backoffFactor: 0.5 }, 'callback.retryPolicy.backoffFactor'],
+    [
+      'an unknown jitter strategy',
+      { jitterStrategy: 'wild' },
+      'callback.retryPolicy.jitterStrategy',
+    ],
+    ['a negative maxDelay', { maxDelay: -5 }, 'callback.retryPolicy.maxDelay'],
+    ['a timeout past the timer limit', { timeout: 2 ** 31 }, 'callback.retryPolicy.timeout'],
+    ['a string maxRetryAfter', { maxRetryAfter: '60s' }, 'callback.retryPolicy.maxRetryAfter'],
+    ['a 2xx status', { retryStatusCodes: [200] }, 'callback.retryPolicy.retryStatusCodes.0'],
+    [
+      'a status out of range',
+      { retryStatusCodes: [99] },
+      'callback.retryPolicy.retryStatusCodes.0',
+    ],
+    [
+      'statuses not in an array',
+      { retryStatusCodes: 503 },
+      'callback.retryPolicy.retryStatusCodes',
+    ],
+    [
+      'too many statuses',
+      { retryStatusCodes: Array.from({ length: 101 }, () => 503) },
+      'callback.retryPolicy.retryStatusCodes',
+    ],
+    [
+      'a non-boolean retryNetworkErrors',
+      { retryNetworkErrors: 'yes' },
+      'callback.retryPolicy.retryNetworkErrors',
+    ],
+    ['an empty retrier name', { retrier: '' }, 'callback.retryPolicy.retrier'],
+    ['a retrier name that is not a string', { retrier: 7 }, 'callback.retryPolicy.retrier'],
+  ])('refuses %s, at its path under callback.retryPolicy', (_name, retryPolicy, path) => {
+    const issues = issuesOf(withCallbackRetry(retryPolicy));
+    expect(issues.map((issue) => issue.path)).toEqual([path]);
+    expect(issues[0]?.message.startsWith('callback.retryPolicy.')).toBe(true);
+  });
+
+  it.each([
+    ['an array', [], 'callback.retryPolicy must be an object, not an array'],
+    ['a number', 5, 'callback.retryPolicy must be an object'],
+  ])('refuses %s as the policy', (_name, retryPolicy, message) => {
+    expect(issuesOf(withCallbackRetry(retryPolicy))).toEqual([
+      { path: 'callback.retryPolicy', message },
+    ]);
+  });
+
+  it('reports unknown and prototype keys inside it', () => {
+    const policy = JSON.parse('{"max_retries": 1, "__proto__": {"polluted": true}}');
+    expect(issuesOf(withCallbackRetry(policy))).toEqual([
+      { path: 'callback.retryPolicy.max_retries', message: 'unknown field "max_retries"' },
+      { path: 'callback.retryPolicy.__proto__', message: 'key "__proto__" is not allowed' },
+    ]);
+  });
+
+  it.each([
+    // Refused for a callback although the job takes it: the callback's strategy is 'full'.
+    ['jitter with the default strategy', { jitter: 10 }, 'jitter'],
+    [
+      'backoffFactor with constant backoff',
+      { backoff: 'constant', backoffFactor: 2 },
+      'backoffFactor',
+    ],
+    ['decorrelated with backoff', { jitterStrategy: 'decorrelated', backoff: 'linear' }, 'backoff'],
+    ['maxDelay below interval', { interval: 2_000, maxDelay: 1_000 }, 'maxDelay'],
+    ['interval above the default maxDelay', { interval: 45_000, timeout: 0 }, 'maxDelay'],
+    ['interval not shorter than the budget', { interval: 1_000, timeout: 1_000 }, 'interval'],
+  ])(
+    'refuses %s, as @again/retry does, at callback.retryPolicy.<field>',
+    (_name, policy, field) => {
+      const path = `callback.retryPolicy.${field}`;
+      const issues = issuesOf(withCallbackRetry(policy));
+      expect(issues.map((issue) => issue.path)).toEqual([path]);
+      expect(issues[0]?.message.startsWith(`${path}: `)).toBe(true);
+    },
+  );
+
+  it('checks the two policies each against its own defaults', () => {
+    // `jitter` alone is fine for the job (additive by default), not for the callback.
+    expect(() => parseJob({ ...withCallbackRetry({}), retryPolicy: { jitter: 10 } })).not.toThrow();
+    expect(pathsOf(withCallbackRetry({ jitter: 10 }))).toEqual(['callback.retryPolicy.jitter']);
+  });
+
+  it('refuses a named retrier combined with delay fields, naming them', () => {
+    expect(issuesOf(withCallbackRetry({ retrier: 'x', interval: 5, jitter: 1 }))).toEqual([
+      {
+        path: 'callback.retryPolicy.retrier',
+        message:
+          'a named retrier cannot be combined with interval, jitter (set them on the retrier)',
+      },
+    ]);
+  });
+
+  it('lists problems of both policies in one error', () => {
+    expect(pathsOf(withCallbackRetry({ maxRetries: -1 }, { maxRetries: -1 }))).toEqual([
+      'callback.retryPolicy.maxRetries',
+      'retryPolicy.maxRetries',
+    ]);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Fuzzing: thousands of random and hostile job objects. parseJob must return a spec that passes
 // the stored-spec schema, or throw InvalidJobError, and never touch Object.prototype.
@@ -812,6 +990,7 @@ function makeFuzzer(random: () => number) {
         'jitter',
         'retryStatusCodes',
         'retrier',
+        'retryPolicy',
         'id',
         'overlap',
         'metadata',

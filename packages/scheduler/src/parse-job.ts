@@ -15,10 +15,11 @@ import {
   MAX_ISSUES,
   OBJECT_LOCATIONS,
   type ParsedJobInput,
+  type ParsedRetryPolicyInput,
   RECORD_LOCATION_KEYS,
 } from './job-schema.js';
-import { JOB_DEFAULTS, type JobSpec } from './job-types.js';
-import { retryPolicyIssue } from './policy-retriers.js';
+import { JOB_DEFAULTS, type JobSpec, type RetryPolicySpec } from './job-types.js';
+import { type RetryPolicyPath, retryPolicyIssue } from './policy-retriers.js';
 import { checkCron, type ScheduleSpec } from './schedule.js';
 
 function child(value: unknown, path: string): unknown {
@@ -79,6 +80,47 @@ function hasIssueUnder(issues: readonly JobIssue[], ...paths: string[]): boolean
       (path) => issue.path === path || issue.path.startsWith(`${path}.`) || issue.path === '',
     ),
   );
+}
+
+/** The delay fields a named retrier replaces (it carries its own). */
+const DELAY_KEYS = [
+  'maxRetries',
+  'interval',
+  'backoff',
+  'backoffFactor',
+  'jitter',
+  'jitterStrategy',
+  'maxDelay',
+  'timeout',
+  'maxRetryAfter',
+] as const;
+
+/**
+ * The cross-field rules of one retry policy (the job's or the callback's): a named retrier takes
+ * no delay fields, and a data-defined policy must be one `@again/retry` accepts.
+ */
+function checkRetryPolicy(
+  retry: ParsedRetryPolicyInput | undefined,
+  raw: unknown,
+  at: RetryPolicyPath,
+  issues: JobIssue[],
+): void {
+  if (retry === undefined || !isPlainObject(retry)) return;
+  if (typeof retry.retrier === 'string') {
+    if (hasIssueUnder(issues, `${at}.retrier`)) return;
+    const clashing = DELAY_KEYS.filter((key) => isPlainObject(raw) && raw[key] !== undefined);
+    if (clashing.length > 0) {
+      issues.push({
+        path: `${at}.retrier`,
+        message: `a named retrier cannot be combined with ${clashing.join(', ')} (set them on the retrier)`,
+      });
+    }
+    return;
+  }
+  if (hasIssueUnder(issues, at)) return;
+  // Combinations `@again/retry` refuses, checked by it, so a stored policy always builds.
+  const issue = retryPolicyIssue(retry, at);
+  if (issue !== null) issues.push(issue);
 }
 
 /** Checks that span several fields, on the parts valibot accepted. */
@@ -147,42 +189,15 @@ function crossChecks(output: Partial<ParsedJobInput>, input: unknown, issues: Jo
     }
   }
 
-  const retry = output.retryPolicy;
-  if (retry !== undefined && !hasIssueUnder(issues, 'retryPolicy.retrier')) {
-    if (typeof retry.retrier === 'string') {
-      const rawRetry = child(input, 'retryPolicy');
-      const delayKeys = [
-        'maxRetries',
-        'interval',
-        'backoff',
-        'backoffFactor',
-        'jitter',
-        'jitterStrategy',
-        'maxDelay',
-        'timeout',
-        'maxRetryAfter',
-      ];
-      const clashing = delayKeys.filter(
-        (key) => isPlainObject(rawRetry) && rawRetry[key] !== undefined,
-      );
-      if (clashing.length > 0) {
-        issues.push({
-          path: 'retryPolicy.retrier',
-          message: `a named retrier cannot be combined with ${clashing.join(', ')} (set them on the retrier)`,
-        });
-      }
-    }
-  }
-
-  if (
-    retry !== undefined &&
-    isPlainObject(retry) &&
-    typeof retry.retrier !== 'string' &&
-    !hasIssueUnder(issues, 'retryPolicy')
-  ) {
-    // Combinations `@again/retry` refuses, checked by it, so a stored policy always builds.
-    const issue = retryPolicyIssue(retry);
-    if (issue !== null) issues.push(issue);
+  checkRetryPolicy(output.retryPolicy, child(input, 'retryPolicy'), 'retryPolicy', issues);
+  const callback = output.callback;
+  if (isPlainObject(callback)) {
+    checkRetryPolicy(
+      callback.retryPolicy,
+      child(input, 'callback.retryPolicy'),
+      'callback.retryPolicy',
+      issues,
+    );
   }
 
   const missed = output.missedRuns;
@@ -223,6 +238,34 @@ function lowerCaseHeaders(
   return result;
 }
 
+/**
+ * A retry policy with its defaults applied. The `'additive'` strategy's jitter defaults to the
+ * job's (`JOB_DEFAULTS.retry.jitter`) wherever it is chosen; other strategies take none.
+ */
+function normaliseRetry(
+  input: ParsedRetryPolicyInput | undefined,
+  defaults: RetryPolicySpec,
+): RetryPolicySpec {
+  const retry = input ?? {};
+  const jitterStrategy = retry.jitterStrategy ?? defaults.jitterStrategy;
+  return {
+    maxRetries: retry.maxRetries ?? defaults.maxRetries,
+    interval: retry.interval ?? defaults.interval,
+    backoff: retry.backoff ?? defaults.backoff,
+    backoffFactor: retry.backoffFactor ?? defaults.backoffFactor,
+    jitter: jitterStrategy === 'additive' ? (retry.jitter ?? JOB_DEFAULTS.retry.jitter) : 0,
+    jitterStrategy,
+    maxDelay: retry.maxDelay ?? defaults.maxDelay,
+    timeout: retry.timeout ?? defaults.timeout,
+    maxRetryAfter: retry.maxRetryAfter ?? defaults.maxRetryAfter,
+    retryStatusCodes: [...new Set(retry.retryStatusCodes ?? defaults.retryStatusCodes)].sort(
+      (a, b) => a - b,
+    ),
+    retryNetworkErrors: retry.retryNetworkErrors ?? defaults.retryNetworkErrors,
+    retrier: retry.retrier ?? null,
+  };
+}
+
 function normalise(parsed: ParsedJobInput): JobSpec {
   const body = parsed.request.body ?? null;
   const headers = lowerCaseHeaders(parsed.request.headers);
@@ -230,9 +273,6 @@ function normalise(parsed: ParsedJobInput): JobSpec {
     headers['content-type'] = 'application/json';
   }
   const callback = parsed.callback ?? null;
-  const retry = parsed.retryPolicy ?? {};
-  const defaults = JOB_DEFAULTS.retry;
-  const jitterStrategy = retry.jitterStrategy ?? defaults.jitterStrategy;
   const missed = parsed.missedRuns ?? JOB_DEFAULTS.missedRuns;
   const missedPolicy = typeof missed === 'string' ? missed : missed.policy;
   const limit = typeof missed === 'object' && 'limit' in missed ? missed.limit : undefined;
@@ -257,23 +297,9 @@ function normalise(parsed: ParsedJobInput): JobSpec {
             timeout: callback.timeout ?? JOB_DEFAULTS.callbackTimeout,
             maxBodyBytes: callback.maxBodyBytes ?? JOB_DEFAULTS.maxBodyBytes,
             signWith: callback.signWith ?? null,
+            retry: normaliseRetry(callback.retryPolicy, JOB_DEFAULTS.callbackRetry),
           },
-    retry: {
-      maxRetries: retry.maxRetries ?? defaults.maxRetries,
-      interval: retry.interval ?? defaults.interval,
-      backoff: retry.backoff ?? defaults.backoff,
-      backoffFactor: retry.backoffFactor ?? defaults.backoffFactor,
-      jitter: jitterStrategy === 'additive' ? (retry.jitter ?? defaults.jitter) : 0,
-      jitterStrategy,
-      maxDelay: retry.maxDelay ?? defaults.maxDelay,
-      timeout: retry.timeout ?? defaults.timeout,
-      maxRetryAfter: retry.maxRetryAfter ?? defaults.maxRetryAfter,
-      retryStatusCodes: [...new Set(retry.retryStatusCodes ?? defaults.retryStatusCodes)].sort(
-        (a, b) => a - b,
-      ),
-      retryNetworkErrors: retry.retryNetworkErrors ?? defaults.retryNetworkErrors,
-      retrier: retry.retrier ?? null,
-    },
+    retry: normaliseRetry(parsed.retryPolicy, JOB_DEFAULTS.retry),
     missedRuns:
       missedPolicy === 'run-all'
         ? { policy: 'run-all', limit: limit ?? JOB_DEFAULTS.runAllLimit }

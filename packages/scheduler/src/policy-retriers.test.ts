@@ -2,7 +2,13 @@ import { createRetrier, type Retrier } from '@again/retry';
 import { describe, expect, it } from 'vitest';
 import { JOB_DEFAULTS } from './job-types.js';
 import { parseJob } from './parse-job.js';
-import { resolveRetrier, retrierOptionsFromPolicy, retryPolicyIssue } from './policy-retriers.js';
+import {
+  RETRY_POLICY_DEFAULTS,
+  resolveRetrier,
+  retrierOptionsFromPolicy,
+  retryPolicyIssue,
+  unknownRetrierNames,
+} from './policy-retriers.js';
 import { lineLogger } from './test-utils/request-harness.js';
 
 function policyOf(retryPolicy: Record<string, unknown>) {
@@ -65,6 +71,99 @@ describe('retryPolicyIssue: @again/retry’s own checks', () => {
     ['decorrelated alone', { jitterStrategy: 'decorrelated' }],
   ])('accepts %s', (_name, input) => {
     expect(retryPolicyIssue(input as never)).toBeNull();
+  });
+});
+
+describe('retryPolicyIssue at callback.retryPolicy', () => {
+  it('names the field under callback.retryPolicy', () => {
+    const issue = retryPolicyIssue({ interval: 1_000, maxDelay: 500 }, 'callback.retryPolicy');
+    expect(issue?.path).toBe('callback.retryPolicy.maxDelay');
+    expect(issue?.message.startsWith('callback.retryPolicy.maxDelay: ')).toBe(true);
+  });
+
+  it('fills the fields not given from the callback defaults, not the job’s', () => {
+    expect(RETRY_POLICY_DEFAULTS['callback.retryPolicy']).toBe(JOB_DEFAULTS.callbackRetry);
+    expect(RETRY_POLICY_DEFAULTS.retryPolicy).toBe(JOB_DEFAULTS.retry);
+    // The job's strategy is additive (jitter applies), the callback's full (it does not).
+    expect(retryPolicyIssue({ jitter: 10 })).toBeNull();
+    expect(retryPolicyIssue({ jitter: 10 }, 'callback.retryPolicy')?.path).toBe(
+      'callback.retryPolicy.jitter',
+    );
+    // The job's maxDelay (30 s) and timeout (60 s) are the callback's too: 45 s is refused by
+    // both, 1 s passes both.
+    expect(retryPolicyIssue({ interval: 45_000 }, 'callback.retryPolicy')?.path).toBe(
+      'callback.retryPolicy.maxDelay',
+    );
+    expect(retryPolicyIssue({}, 'callback.retryPolicy')).toBeNull();
+  });
+
+  it('builds a retrier from the callback defaults', () => {
+    const retrier = createRetrier(retrierOptionsFromPolicy(JOB_DEFAULTS.callbackRetry));
+    expect(retrier.options).toMatchObject({
+      maxRetries: 3,
+      interval: 1_000,
+      backoff: 'exponential',
+      backoffFactor: 2,
+      jitterStrategy: 'full',
+      maxDelay: 30_000,
+      timeout: 60_000,
+      maxRetryAfter: 60_000,
+    });
+  });
+});
+
+describe('unknownRetrierNames', () => {
+  const parse = (retryPolicy: object, callbackRetry?: object) =>
+    parseJob({
+      schedule: { every: 1 },
+      request: { url: 'https://e.com' },
+      retryPolicy,
+      ...(callbackRetry === undefined
+        ? {}
+        : { callback: { url: 'https://e.com/cb', retryPolicy: callbackRetry } }),
+    }).spec;
+  const registered = new Map([['patient', createRetrier({ maxRetries: 1 })]]);
+
+  it.each([
+    ['no named retrier', parse({}, {}), []],
+    ['no callback', parse({ retrier: 'patient' }), []],
+    ['registered names', parse({ retrier: 'patient' }, { retrier: 'patient' }), []],
+    [
+      'an unknown name on the job',
+      parse({ retrier: 'eager' }, {}),
+      [
+        {
+          path: 'retryPolicy.retrier',
+          message: 'no retrier named "eager" is registered on this scheduler',
+        },
+      ],
+    ],
+    [
+      'an unknown name on the callback',
+      parse({}, { retrier: 'eager' }),
+      [
+        {
+          path: 'callback.retryPolicy.retrier',
+          message: 'no retrier named "eager" is registered on this scheduler',
+        },
+      ],
+    ],
+    [
+      'unknown names on both',
+      parse({ retrier: 'a' }, { retrier: 'b' }),
+      [
+        {
+          path: 'retryPolicy.retrier',
+          message: 'no retrier named "a" is registered on this scheduler',
+        },
+        {
+          path: 'callback.retryPolicy.retrier',
+          message: 'no retrier named "b" is registered on this scheduler',
+        },
+      ],
+    ],
+  ])('%s', (_name, spec, expected) => {
+    expect(unknownRetrierNames(spec, registered)).toEqual(expected);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Retriers for the retry policies written as data on jobs: the `@again/retry` options a policy
  * stands for, the check that `@again/retry` accepts a policy (used when a job is parsed), and
- * the retrier a run uses (a named one, or one built for the policy and cached).
+ * the retrier a run or a callback uses (a named one, or one built for the policy and cached).
  *
  * @module
  */
@@ -14,7 +14,7 @@ import {
 } from '@again/retry';
 import type { JobIssue } from './errors.js';
 import type { ParsedRetryPolicyInput } from './job-schema.js';
-import { JOB_DEFAULTS, type RetryPolicySpec } from './job-types.js';
+import { JOB_DEFAULTS, type JobSpec, type RetryPolicySpec } from './job-types.js';
 import type { SchedulerLogger } from './logger.js';
 
 /**
@@ -48,13 +48,41 @@ export function retrierOptionsFromPolicy(policy: RetryPolicySpec): RetrierOption
 }
 
 /**
+ * Where a job holds a retry policy: the job's own (`retryPolicy`) and its callback's
+ * (`callback.retryPolicy`). Issues about a policy are reported under its path.
+ *
+ * @example
+ * ```ts
+ * const path: RetryPolicyPath = 'callback.retryPolicy';
+ * ```
+ */
+export type RetryPolicyPath = 'retryPolicy' | 'callback.retryPolicy';
+
+/**
+ * The defaults of the policy at each {@link RetryPolicyPath}: `JOB_DEFAULTS.retry` for the job,
+ * `JOB_DEFAULTS.callbackRetry` for its callback.
+ *
+ * @example
+ * ```ts
+ * RETRY_POLICY_DEFAULTS['callback.retryPolicy'].maxRetries; // 3
+ * ```
+ */
+export const RETRY_POLICY_DEFAULTS: Readonly<Record<RetryPolicyPath, RetryPolicySpec>> =
+  Object.freeze({
+    retryPolicy: JOB_DEFAULTS.retry,
+    'callback.retryPolicy': JOB_DEFAULTS.callbackRetry,
+  });
+
+/**
  * The `@again/retry` options a policy *as the user wrote it* stands for: the strategy fields
  * (`backoff`, `backoffFactor`, `jitter`) only when given, so a contradiction such as a
  * `backoffFactor` with linear backoff reaches the retrier's own checks, and every other field
- * with the job's defaults applied, so the options are those the run will use.
+ * with the policy's defaults applied, so the options are those the run will use.
  */
-function retrierOptionsFromInput(input: ParsedRetryPolicyInput): RetrierOptions {
-  const defaults = JOB_DEFAULTS.retry;
+function retrierOptionsFromInput(
+  input: ParsedRetryPolicyInput,
+  defaults: RetryPolicySpec,
+): RetrierOptions {
   const timeout = input.timeout ?? defaults.timeout;
   return {
     maxRetries: input.maxRetries ?? defaults.maxRetries,
@@ -85,27 +113,67 @@ const POLICY_OPTIONS: ReadonlySet<string> = new Set([
 /**
  * Checks a data-defined retry policy with `@again/retry`'s own option rules, so that a stored
  * policy always builds a retrier and the rules live in one place. The retrier reports the first
- * problem it meets, named by its option, which becomes the issue's path `retryPolicy.<field>`.
+ * problem it meets, named by its option, which becomes the issue's path `<at>.<field>`.
  *
- * @param input - the `retryPolicy` of a job input, each field already type-checked; a policy
- *   naming a registered `retrier` has no delay fields and is not checked here.
+ * @param input - a retry policy of a job input, each field already type-checked; a policy naming
+ *   a registered `retrier` has no delay fields and is not checked here.
+ * @param at - where the policy is: the job's `retryPolicy` (the default) or the callback's
+ *   `callback.retryPolicy`; it picks the defaults applied to the fields not given.
  * @returns the problem, or `null` when `@again/retry` accepts the policy.
  * @example
  * ```ts
  * retryPolicyIssue({ jitterStrategy: 'none', jitter: 100 });
  * // { path: 'retryPolicy.jitter', message: "retryPolicy.jitter: only applies to the 'additive' jitter strategy, not 'none'" }
+ * retryPolicyIssue({ jitter: 100 }, 'callback.retryPolicy');
+ * // { path: 'callback.retryPolicy.jitter', message: "callback.retryPolicy.jitter: only applies to the 'additive' jitter strategy, not 'full'" }
  * ```
  */
-export function retryPolicyIssue(input: ParsedRetryPolicyInput): JobIssue | null {
+export function retryPolicyIssue(
+  input: ParsedRetryPolicyInput,
+  at: RetryPolicyPath = 'retryPolicy',
+): JobIssue | null {
   try {
-    createRetrier(retrierOptionsFromInput(input));
+    createRetrier(retrierOptionsFromInput(input, RETRY_POLICY_DEFAULTS[at]));
     return null;
   } catch (error) {
     if (!(error instanceof RetryOptionsError)) throw error;
     const field = POLICY_OPTIONS.has(error.option) ? error.option : null;
-    const path = field === null ? 'retryPolicy' : `retryPolicy.${field}`;
+    const path = field === null ? at : `${at}.${field}`;
     return { path, message: `${path}: ${error.expected}` };
   }
+}
+
+/**
+ * Issues for each retry policy of `spec` that names a retrier not registered on the scheduler
+ * (at `retryPolicy.retrier`, `callback.retryPolicy.retrier`). `schedule()` and `update()` call it,
+ * so a job that could never run its retries is refused up front.
+ *
+ * @param spec - the parsed job.
+ * @param retriers - the retriers registered on the scheduler, by name.
+ * @returns the issues (empty when every name is known, or no policy names a retrier).
+ * @example
+ * ```ts
+ * issues.push(...unknownRetrierNames(spec, options.retriers));
+ * ```
+ */
+export function unknownRetrierNames(
+  spec: JobSpec,
+  retriers: ReadonlyMap<string, unknown>,
+): JobIssue[] {
+  const issues: JobIssue[] = [];
+  const named: Array<readonly [RetryPolicyPath, string | null]> = [
+    ['retryPolicy', spec.retry.retrier],
+    ['callback.retryPolicy', spec.callback?.retry.retrier ?? null],
+  ];
+  for (const [at, name] of named) {
+    if (name !== null && !retriers.has(name)) {
+      issues.push({
+        path: `${at}.retrier`,
+        message: `no retrier named "${name}" is registered on this scheduler`,
+      });
+    }
+  }
+  return issues;
 }
 
 /**
@@ -149,11 +217,11 @@ function retrierKey(policy: RetryPolicySpec): string {
 }
 
 /**
- * The retrier a run uses: the one registered under `policy.retrier`, or one built for the
+ * The retrier a run (or a callback delivery) uses: the one registered under `policy.retrier`, or one built for the
  * policy's values (taken from, and added to, `deps.policyRetriers` when given). A retrier serves
  * concurrent calls and keeps no per-call state, so sharing one between runs is safe.
  *
- * @param policy - the job's retry policy.
+ * @param policy - the job's retry policy, or its callback's.
  * @param deps - named retriers, the cache, and the clock, logger, sleep and random of built ones.
  * @returns the retrier, or an `Error` saying why there is none (an unregistered name, or
  *   options `@again/retry` refuses, e.g. a corrupt stored spec).

@@ -8,7 +8,13 @@ import type { JsonObject } from '@again/storage';
 import * as v from 'valibot';
 import { InvalidJobError } from './errors.js';
 import { issuePath, limitIssues } from './job-schema.js';
-import { CALLBACK_METHODS, HTTP_METHODS, type JobSpec } from './job-types.js';
+import {
+  CALLBACK_METHODS,
+  HTTP_METHODS,
+  JOB_DEFAULTS,
+  type JobSpec,
+  type RetryPolicySpec,
+} from './job-types.js';
 import { MAX_TIME } from './schedule.js';
 
 const stringRecord = v.record(v.string(), v.string());
@@ -18,6 +24,27 @@ const nullableTime = v.nullable(
 const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0));
 // Specs stored before signed deliveries existed have no `signWith`: they are unsigned.
 const signWith = v.optional(v.nullable(v.pipe(v.string(), v.minLength(1))), null);
+
+const RETRY_SCHEMA = v.object({
+  maxRetries: nonNegativeInt,
+  interval: nonNegativeInt,
+  backoff: v.picklist(['exponential', 'linear', 'constant'] as const),
+  backoffFactor: v.pipe(v.number(), v.finite(), v.minValue(1)),
+  jitter: nonNegativeInt,
+  jitterStrategy: v.picklist(['additive', 'none', 'full', 'equal', 'decorrelated'] as const),
+  maxDelay: nonNegativeInt,
+  timeout: nonNegativeInt,
+  maxRetryAfter: nonNegativeInt,
+  retryStatusCodes: v.array(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599))),
+  retryNetworkErrors: v.boolean(),
+  retrier: v.nullable(v.string()),
+});
+
+/** A fresh copy of the callback defaults, so no two loaded specs share one object. */
+function callbackRetryDefaults(): RetryPolicySpec {
+  const defaults = JOB_DEFAULTS.callbackRetry;
+  return { ...defaults, retryStatusCodes: [...defaults.retryStatusCodes] };
+}
 
 const SPEC_SCHEMA = v.object({
   schedule: v.variant('kind', [
@@ -55,22 +82,11 @@ const SPEC_SCHEMA = v.object({
       timeout: nonNegativeInt,
       maxBodyBytes: nonNegativeInt,
       signWith: signWith,
+      // Specs stored before callbacks were retried have no `retry`: they get the defaults.
+      retry: v.optional(RETRY_SCHEMA, callbackRetryDefaults),
     }),
   ),
-  retry: v.object({
-    maxRetries: nonNegativeInt,
-    interval: nonNegativeInt,
-    backoff: v.picklist(['exponential', 'linear', 'constant'] as const),
-    backoffFactor: v.pipe(v.number(), v.finite(), v.minValue(1)),
-    jitter: nonNegativeInt,
-    jitterStrategy: v.picklist(['additive', 'none', 'full', 'equal', 'decorrelated'] as const),
-    maxDelay: nonNegativeInt,
-    timeout: nonNegativeInt,
-    maxRetryAfter: nonNegativeInt,
-    retryStatusCodes: v.array(v.pipe(v.number(), v.integer(), v.minValue(100), v.maxValue(599))),
-    retryNetworkErrors: v.boolean(),
-    retrier: v.nullable(v.string()),
-  }),
+  retry: RETRY_SCHEMA,
   missedRuns: v.variant('policy', [
     v.object({ policy: v.literal('skip') }),
     v.object({ policy: v.literal('run-once') }),
