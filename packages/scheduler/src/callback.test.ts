@@ -1,7 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { createRetrier } from '@again/retry';
+import { UrlGuardError } from '@again/url-guard';
+import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CallbackPayload, deliverCallback } from './callback.js';
 import type { FetchFunction } from './http-client.js';
 import { executeOccurrence } from './request.js';
+import { SigningKeys, WEBHOOK_HEADERS } from './signing.js';
+import { createTestClock } from './test-utils/clock.js';
 import {
   collectGarbage,
   cutShort,
@@ -10,6 +16,7 @@ import {
   job,
   occurrence,
   type RunHarness,
+  sequence,
   text,
   useRequestHarness,
 } from './test-utils/request-harness.js';
@@ -19,6 +26,7 @@ import {
   type TestHandler,
   type TestServer,
 } from './test-utils/servers.js';
+import { sleepOn } from './timer.js';
 
 const harness = useRequestHarness();
 
@@ -50,7 +58,7 @@ describe('deliverCallback', () => {
 
   it('POSTs the payload JSON with go-again’s keys in order, plus ours', async () => {
     const { cb, delivery } = await runWithCallback(text(200));
-    expect(delivery).toEqual({ ok: true, status: 200, error: null });
+    expect(delivery).toEqual({ ok: true, status: 200, error: null, attempts: 1 });
     const request = cb.requests[0] as RecordedRequest;
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/cb');
@@ -122,10 +130,18 @@ describe('deliverCallback', () => {
     expect(request.headers['x-signature']).toBe('abc');
   });
 
-  it('reports and logs a non-2xx answer', async () => {
-    const { delivery, h } = await runWithCallback(text(500, 'oops'));
-    expect(delivery).toEqual({ ok: false, status: 500, error: 'unexpected status 500' });
-    expect(h.logger.lines.some((line) => line.level === 'warn')).toBe(true);
+  it('reports and logs a non-2xx answer that is not retried', async () => {
+    const { delivery, h, cb } = await runWithCallback(text(500, 'oops'), {
+      retryPolicy: { retryStatusCodes: [503] },
+    });
+    expect(delivery).toEqual({
+      ok: false,
+      status: 500,
+      error: 'unexpected status 500',
+      attempts: 1,
+    });
+    expect(cb.requests).toHaveLength(1);
+    expect(h.logger.lines.filter((line) => line.level === 'warn')).toHaveLength(1);
   });
 
   it('reports a transport failure without throwing', async () => {
@@ -145,8 +161,16 @@ describe('deliverCallback', () => {
   });
 
   it('times out a slow callback endpoint', async () => {
-    const { delivery } = await runWithCallback(hang, { timeout: 100 });
-    expect(delivery).toEqual({ ok: false, status: null, error: 'request timed out after 100 ms' });
+    const { delivery } = await runWithCallback(hang, {
+      timeout: 100,
+      retryPolicy: { maxRetries: 0 },
+    });
+    expect(delivery).toEqual({
+      ok: false,
+      status: null,
+      error: 'gave up after 1 attempt; last error: request timed out after 100 ms',
+      attempts: 1,
+    });
   });
 
   it('reports a cancelled run when given a delivery signal other than the run’s', async () => {
@@ -178,7 +202,12 @@ describe('deliverCallback', () => {
     const delivery = deliverCallback(spec, outcome.payload, { ...deps, signal: stop.signal });
     await cb.waitForRequests(1);
     stop.abort(new Error('hard stop'));
-    expect(await delivery).toEqual({ ok: false, status: null, error: 'hard stop' });
+    expect(await delivery).toEqual({
+      ok: false,
+      status: null,
+      error: 'canceled: hard stop',
+      attempts: 1,
+    });
   });
 
   it('sends nothing when the job has no callback', async () => {
@@ -190,6 +219,7 @@ describe('deliverCallback', () => {
       ok: true,
       status: null,
       error: null,
+      attempts: 0,
     });
     expect(target.requests).toHaveLength(1);
   });
@@ -223,7 +253,12 @@ describe('deliverCallback: every delivery ends within its timeout, whatever the 
       };
       const spec = job({
         request: { url: 'https://api.example.com/' },
-        callback: { url: 'https://hooks.example.com/cb', method, timeout: 2_000 },
+        callback: {
+          url: 'https://hooks.example.com/cb',
+          method,
+          timeout: 2_000,
+          retryPolicy: { maxRetries: 0 },
+        },
       });
       const { deps } = harness.run({ fetch: stuck });
       let result: Awaited<ReturnType<typeof deliverCallback>> | undefined;
@@ -233,7 +268,12 @@ describe('deliverCallback: every delivery ends within its timeout, whatever the 
       await vi.advanceTimersByTimeAsync(1_999);
       expect(result).toBeUndefined();
       await vi.advanceTimersByTimeAsync(1);
-      expect(result).toEqual({ ok: false, status: null, error: 'request timed out after 2000 ms' });
+      expect(result).toEqual({
+        ok: false,
+        status: null,
+        error: 'gave up after 1 attempt; last error: request timed out after 2000 ms',
+        attempts: 1,
+      });
       expect(signals[0]?.aborted).toBe(true);
     },
   );
@@ -255,7 +295,8 @@ describe('deliverCallback: every delivery ends within its timeout, whatever the 
       expect(await deliverCallback(spec, payloadOf(), deps)).toEqual({
         ok: false,
         status: null,
-        error: 'fetch failed: connect ECONNREFUSED',
+        error: 'gave up after 4 attempts; last error: fetch failed: connect ECONNREFUSED',
+        attempts: 4,
       });
     },
   );
@@ -271,6 +312,7 @@ describe('deliverCallback: every delivery ends within its timeout, whatever the 
       ok: true,
       status: 204,
       error: null,
+      attempts: 1,
     });
   });
 
@@ -284,7 +326,12 @@ describe('deliverCallback: every delivery ends within its timeout, whatever the 
     const { deps } = harness.run({ fetch: stuck });
     const delivery = deliverCallback(spec, payloadOf(), { ...deps, signal: stop.signal });
     stop.abort(new Error('hard stop'));
-    expect(await delivery).toEqual({ ok: false, status: null, error: 'hard stop' });
+    expect(await delivery).toEqual({
+      ok: false,
+      status: null,
+      error: 'canceled: hard stop',
+      attempts: 1,
+    });
   });
 
   it('sends the payload as ky JSON, and keeps the payload key order', async () => {
@@ -315,6 +362,7 @@ describe('deliverCallback: every delivery ends within its timeout, whatever the 
       ok: true,
       status: 200,
       error: null,
+      attempts: 1,
     });
     expect(
       logger.lines.filter((line) => line.level === 'warn').map((line) => line.args[0]),
@@ -336,8 +384,332 @@ describe('deliverCallback: every delivery ends within its timeout, whatever the 
     });
     await collectGarbage();
     // The endpoint answered 200: delivered, and the read of its answer stopped at the timeout.
-    expect(await delivery).toEqual({ ok: true, status: 200, error: null });
+    expect(await delivery).toEqual({ ok: true, status: 200, error: null, attempts: 1 });
     expect(Date.now() - startedAt).toBeLessThan(3_000);
     await vi.waitFor(() => expect(recorded?.response.clientAborted).toBe(true), { timeout: 2_000 });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+/** Answers 503 with a Retry-After header. */
+const busy = (retryAfter: string): TestHandler => text(503, 'busy', { 'retry-after': retryAfter });
+
+/** Destroys the connection without answering: a transport failure. */
+const reset: TestHandler = (req) => {
+  req.socket.destroy();
+};
+
+/**
+ * Deps whose time is a hand-driven clock: the waits between attempts are timers on it, and the
+ * signatures' `webhook-timestamp` is read from it.
+ */
+function clocked(start = Date.now()) {
+  const clock = createTestClock(start);
+  return {
+    clock,
+    deps: {
+      now: () => clock.now(),
+      sleep: (ms: number, signal?: AbortSignal) => sleepOn(clock, ms, signal),
+    },
+  };
+}
+
+/** A callback job reporting to `url`, with `callback` fields and `retryPolicy` on top. */
+function callbackJob(url: string, callback: Record<string, unknown> = {}) {
+  return job({ request: { url: 'https://api.example.com/' }, callback: { url, ...callback } });
+}
+
+describe('deliverCallback: retries under the callback’s own policy', () => {
+  it('retries a retryable status and delivers on the next attempt, with the same body and key', async () => {
+    const cb = await harness.http(sequence(text(503), text(204)));
+    const { deps, delays, logger } = harness.run({ random: () => 0.5 });
+    const delivery = await deliverCallback(callbackJob(cb.url), payloadOf(), deps);
+    expect(delivery).toEqual({ ok: true, status: 204, error: null, attempts: 2 });
+    // The default policy: 1 s doubled per retry, full jitter (half of it with random 0.5).
+    expect(delays).toEqual([500]);
+    const [first, second] = cb.requests as [RecordedRequest, RecordedRequest];
+    expect(second.body).toBe(first.body);
+    expect(second.headers['idempotency-key']).toBe(first.headers['idempotency-key']);
+    expect(logger.lines.filter((line) => line.level === 'warn')).toEqual([]);
+  });
+
+  it('gives up after maxRetries with the last status, logging once at warn', async () => {
+    const cb = await harness.http(text(503));
+    const { deps, delays, logger } = harness.run({ random: () => 0.5 });
+    const delivery = await deliverCallback(callbackJob(cb.url), payloadOf(), deps);
+    expect(delivery).toEqual({
+      ok: false,
+      status: 503,
+      error: 'gave up after 4 attempts; last response 503',
+      attempts: 4,
+    });
+    expect(cb.requests).toHaveLength(4);
+    expect(delays).toEqual([500, 1_000, 2_000]);
+    const warnings = logger.lines.filter((line) => line.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.args).toEqual([
+      'callback not delivered',
+      {
+        jobId: 'job-1',
+        occurrenceId: 'job-1@2026-03-01T09:00:00.000Z',
+        attempts: 4,
+        status: 503,
+        error: 'gave up after 4 attempts; last response 503',
+      },
+    ]);
+  });
+
+  it('follows the policy the job gives its callback', async () => {
+    const cb = await harness.http(text(502));
+    const { deps, delays } = harness.run();
+    const spec = callbackJob(cb.url, {
+      retryPolicy: { maxRetries: 2, interval: 200, backoff: 'linear', jitterStrategy: 'none' },
+    });
+    const delivery = await deliverCallback(spec, payloadOf(), deps);
+    expect(delivery).toMatchObject({ ok: false, status: 502, attempts: 3 });
+    expect(delays).toEqual([200, 400]);
+  });
+
+  it('does not retry a status outside retryStatusCodes (404)', async () => {
+    const cb = await harness.http(sequence(text(404), text(204)));
+    const { deps, delays } = harness.run();
+    const delivery = await deliverCallback(callbackJob(cb.url), payloadOf(), deps);
+    expect(delivery).toEqual({
+      ok: false,
+      status: 404,
+      error: 'unexpected status 404',
+      attempts: 1,
+    });
+    expect(cb.requests).toHaveLength(1);
+    expect(delays).toEqual([]);
+  });
+
+  it('retries a status the policy lists, even one the defaults do not', async () => {
+    const cb = await harness.http(sequence(text(409), text(200)));
+    const spec = callbackJob(cb.url, { retryPolicy: { retryStatusCodes: [409] } });
+    const delivery = await deliverCallback(spec, payloadOf(), harness.run().deps);
+    expect(delivery).toEqual({ ok: true, status: 200, error: null, attempts: 2 });
+  });
+
+  it('retries a network error, and keeps the last status received', async () => {
+    const cb = await harness.http(sequence(reset, text(204)));
+    const { deps } = harness.run();
+    const delivered = await deliverCallback(callbackJob(cb.url), payloadOf(), deps);
+    expect(delivered).toEqual({ ok: true, status: 204, error: null, attempts: 2 });
+
+    const flaky = await harness.http(sequence(text(503), reset));
+    const spec = callbackJob(flaky.url, { retryPolicy: { maxRetries: 1 } });
+    const failed = await deliverCallback(spec, payloadOf(), harness.run().deps);
+    expect(failed).toMatchObject({ ok: false, status: 503, attempts: 2 });
+    expect(failed.error).toMatch(/^gave up after 2 attempts; last error: /);
+  });
+
+  it('does not retry a network error when retryNetworkErrors is off', async () => {
+    const cb = await harness.http(sequence(reset, text(204)));
+    const spec = callbackJob(cb.url, { retryPolicy: { retryNetworkErrors: false } });
+    const delivery = await deliverCallback(spec, payloadOf(), harness.run().deps);
+    expect(delivery).toMatchObject({ ok: false, status: null, attempts: 1 });
+    expect(cb.requests).toHaveLength(1);
+  });
+
+  it('never retries a refusal by the URL policy', async () => {
+    // The egress refuses the address: a policy refusal, not a network error.
+    const spec = callbackJob('http://10.255.255.1/cb');
+    const { deps, delays } = harness.run();
+    const delivery = await deliverCallback(spec, payloadOf(), deps);
+    expect(delivery).toMatchObject({ ok: false, status: null, attempts: 1 });
+    expect(delivery.error).toContain('refused');
+    expect(delays).toEqual([]);
+  });
+
+  it('never retries what isRefusal calls a refusal, even with a transient code on its chain', async () => {
+    const refusal = new UrlGuardError('private-address', 'Refused 10.0.0.1', {
+      cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }),
+    });
+    const failing: FetchFunction = async () => {
+      throw new TypeError('fetch failed', { cause: refusal });
+    };
+    const { deps, delays } = harness.run({ fetch: failing });
+    const delivery = await deliverCallback(
+      callbackJob('https://hooks.example.com/cb'),
+      payloadOf(),
+      deps,
+    );
+    expect(delivery).toMatchObject({ ok: false, status: null, attempts: 1 });
+    expect(delivery.error).toContain('(refused: private-address)');
+    expect(delays).toEqual([]);
+    // The same error is retried when the egress does not call it a refusal.
+    const lenient = harness.run({ fetch: failing, isRefusal: () => false });
+    const retried = await deliverCallback(
+      callbackJob('https://hooks.example.com/cb'),
+      payloadOf(),
+      lenient.deps,
+    );
+    expect(retried.attempts).toBe(4);
+  });
+
+  it('uses a retrier registered on the scheduler under the policy’s name', async () => {
+    const cb = await harness.http(text(503));
+    const waits: number[] = [];
+    const patient = createRetrier({
+      maxRetries: 1,
+      interval: 250,
+      jitterStrategy: 'none',
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
+    const spec = callbackJob(cb.url, { retryPolicy: { retrier: 'patient' } });
+    const { deps, delays } = harness.run({ retriers: new Map([['patient', patient]]) });
+    const delivery = await deliverCallback(spec, payloadOf(), deps);
+    expect(delivery).toMatchObject({ ok: false, status: 503, attempts: 2 });
+    expect(waits).toEqual([250]);
+    // The scheduler's own sleep is for data-defined policies only.
+    expect(delays).toEqual([]);
+  });
+
+  it('sends nothing when the named retrier is not registered, and logs it at error', async () => {
+    const cb = await harness.http(text(204));
+    const spec = callbackJob(cb.url, { retryPolicy: { retrier: 'missing' } });
+    const { deps, logger } = harness.run();
+    const delivery = await deliverCallback(spec, payloadOf(), deps);
+    expect(delivery).toEqual({
+      ok: false,
+      status: null,
+      error: 'retrier "missing" is not registered on the scheduler; the callback was not sent',
+      attempts: 0,
+    });
+    expect(cb.requests).toHaveLength(0);
+    expect(logger.lines.filter((line) => line.level === 'error')).toHaveLength(1);
+  });
+
+  it('bounds each attempt by callback.timeout, and retries one that timed out', async () => {
+    const cb = await harness.http(sequence(hang, text(204)));
+    const spec = callbackJob(cb.url, { timeout: 100 });
+    const delivery = await deliverCallback(spec, payloadOf(), harness.run().deps);
+    expect(delivery).toEqual({ ok: true, status: 204, error: null, attempts: 2 });
+
+    const stuck = await harness.http(hang);
+    const slow = callbackJob(stuck.url, { timeout: 100, retryPolicy: { maxRetries: 1 } });
+    expect(await deliverCallback(slow, payloadOf(), harness.run().deps)).toEqual({
+      ok: false,
+      status: null,
+      error: 'gave up after 2 attempts; last error: request timed out after 100 ms',
+      attempts: 2,
+    });
+    expect(stuck.requests).toHaveLength(2);
+  });
+
+  it('reads at most 4 KiB of each answer: an endless 503 body does not hold the retry back', async () => {
+    const endless: TestHandler = (_req, res) => {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.write(Buffer.alloc(64 * 1024, 'x'));
+      // Never ended: reading to the end would wait forever (the callback has no timeout).
+    };
+    const cb = await harness.http(sequence(endless, text(204)));
+    const spec = callbackJob(cb.url, { timeout: 0 });
+    const delivery = await deliverCallback(spec, payloadOf(), harness.run().deps);
+    expect(delivery).toEqual({ ok: true, status: 204, error: null, attempts: 2 });
+    await vi.waitFor(() => expect(cb.requests[0]?.response.clientAborted).toBe(true));
+  });
+});
+
+describe('deliverCallback: Retry-After and aborts, on a hand-driven clock', () => {
+  it('waits the delay a 503’s Retry-After asks for', async () => {
+    const cb = await harness.http(sequence(busy('7'), text(204)));
+    const { clock, deps: time } = clocked();
+    const { deps } = harness.run({ ...time, random: () => 0 });
+    const delivery = deliverCallback(callbackJob(cb.url), payloadOf(), deps);
+    await cb.waitForRequests(1);
+    await vi.waitFor(() => expect(clock.nextTimerAt).toBe(clock.now() + 7_000));
+    await clock.advance(6_999);
+    expect(cb.requests).toHaveLength(1);
+    await clock.advance(1);
+    expect(await delivery).toEqual({ ok: true, status: 204, error: null, attempts: 2 });
+  });
+
+  it('reads an HTTP-date Retry-After against the injected clock', async () => {
+    const start = Date.parse('2026-03-01T09:00:00.000Z');
+    const cb = await harness.http(sequence(busy('Sun, 01 Mar 2026 09:00:12 GMT'), text(204)));
+    const { clock, deps: time } = clocked(start);
+    const { deps } = harness.run({ ...time, random: () => 0 });
+    const delivery = deliverCallback(callbackJob(cb.url), payloadOf(), deps);
+    await vi.waitFor(() => expect(clock.nextTimerAt).toBe(start + 12_000));
+    await clock.advance(12_000);
+    expect(await delivery).toMatchObject({ ok: true, attempts: 2 });
+  });
+
+  it('caps the Retry-After delay at maxRetryAfter', async () => {
+    const cb = await harness.http(sequence(busy('120'), text(204)));
+    const { clock, deps: time } = clocked();
+    const { deps } = harness.run({ ...time, random: () => 0 });
+    const spec = callbackJob(cb.url, { retryPolicy: { maxRetryAfter: 5_000, timeout: 0 } });
+    const delivery = deliverCallback(spec, payloadOf(), deps);
+    await vi.waitFor(() => expect(clock.nextTimerAt).toBe(clock.now() + 5_000));
+    await clock.advance(5_000);
+    expect(await delivery).toMatchObject({ ok: true, attempts: 2 });
+  });
+
+  it('gives up at once when Retry-After asks for more than the policy’s timeout leaves', async () => {
+    const cb = await harness.http(busy('120'));
+    const { clock, deps: time } = clocked();
+    const { deps } = harness.run({ ...time, random: () => 0 });
+    const delivery = await deliverCallback(callbackJob(cb.url), payloadOf(), deps);
+    expect(delivery).toMatchObject({ ok: false, status: 503, attempts: 1 });
+    expect(delivery.error).toMatch(/^gave up after 1 attempt: the retry timeout of 60000 ms/);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('ends at once when its signal aborts during the wait between attempts', async () => {
+    const cb = await harness.http(text(503));
+    const { clock, deps: time } = clocked();
+    const stop = new AbortController();
+    const { deps } = harness.run({ ...time, random: () => 0.5, signal: stop.signal });
+    const delivery = deliverCallback(callbackJob(cb.url), payloadOf(), deps);
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    stop.abort(new Error('hard stop'));
+    expect(await delivery).toEqual({
+      ok: false,
+      status: 503,
+      error: 'canceled: hard stop',
+      attempts: 1,
+    });
+    expect(clock.pendingTimers).toBe(0);
+    expect(cb.requests).toHaveLength(1);
+  });
+});
+
+describe('deliverCallback: a signed callback is re-signed per attempt', () => {
+  it('gives each attempt a fresh webhook-timestamp and signature, each verified', async () => {
+    const secret = `whsec_${randomBytes(32).toString('base64')}`;
+    const cb = await harness.http(sequence(busy('30'), text(204)));
+    const start = Date.now();
+    const { clock, deps: time } = clocked(start);
+    const { deps } = harness.run({
+      ...time,
+      random: () => 0,
+      signingSecrets: new Map([['hooks', SigningKeys.fromSecrets([secret])]]),
+    });
+    const payload = payloadOf();
+    const delivery = deliverCallback(callbackJob(cb.url, { signWith: 'hooks' }), payload, deps);
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
+    await clock.advance(30_000);
+    expect(await delivery).toMatchObject({ ok: true, attempts: 2 });
+
+    const [first, second] = cb.requests as [RecordedRequest, RecordedRequest];
+    const [sent, resent] = [first, second].map((request) =>
+      Number(request.headers['webhook-timestamp']),
+    );
+    expect(sent).toBe(Math.floor(start / 1_000));
+    expect(resent).toBe(Math.floor((start + 30_000) / 1_000));
+    expect(second.headers['webhook-signature']).not.toBe(first.headers['webhook-signature']);
+    expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    for (const request of [first, second]) {
+      const headers = Object.fromEntries(
+        Object.values(WEBHOOK_HEADERS).map((name) => [name, String(request.headers[name])]),
+      );
+      expect(new Webhook(secret).verify(request.rawBody, headers)).toEqual(payload);
+    }
   });
 });

@@ -1,15 +1,21 @@
 /**
- * The run's result as the callback receives it ({@link CallbackPayload}), and its delivery: one
- * attempt, bounded by its own timeout and by the delivery signal.
+ * The run's result as the callback receives it ({@link CallbackPayload}), and its delivery:
+ * retried under the callback's own retry policy, each attempt bounded by its own timeout and the
+ * whole delivery by the delivery signal.
  *
  * @module
  */
-import { createRetrier } from '@again/retry';
-import { describeError } from './classify.js';
-import { UnexpectedStatusError } from './errors.js';
+import { parseRetryAfter } from '@again/retry';
+import {
+  describeError,
+  describeRunFailure,
+  type RefusalCheck,
+  shouldRetryAttempt,
+} from './classify.js';
+import { RetryableStatusError, UnexpectedStatusError } from './errors.js';
 import { type FetchFunction, SCHEDULER_HEADERS, send } from './http-client.js';
 import type { CallbackSpec, JobSpec } from './job-types.js';
-import type { SchedulerLogger } from './logger.js';
+import { type PolicyRetrierDeps, resolveRetrier } from './policy-retriers.js';
 import { captureBody } from './response-body.js';
 import { missingSecretMessage, type SigningSecrets, webhookHeaders } from './signing.js';
 
@@ -50,24 +56,29 @@ export interface CallbackPayload {
 }
 
 /**
- * What {@link deliverCallback} needs from the scheduler (a subset of `ExecuteDeps`).
+ * What {@link deliverCallback} needs from the scheduler: a subset of `ExecuteDeps`, so the
+ * engine passes the deps of its runs with the delivery's own signal.
  *
  * @example
  * ```ts
- * await deliverCallback(spec, payload, { fetch, now: Date.now, signal: shutdown.signal, logger });
+ * await deliverCallback(spec, payload, {
+ *   fetch, now: Date.now, signal: shutdown.signal, logger, retriers: new Map(),
+ * });
  * ```
  */
-export interface CallbackDeps {
+export interface CallbackDeps extends PolicyRetrierDeps {
   /** The egress fetch; ky runs on top of it. */
   readonly fetch: FetchFunction;
   /**
-   * Aborts the delivery. Give a signal that is *not* the run's, so a cancelled run can still
-   * report `canceled: true` to its callback.
+   * The egress's refusal check: an attempt it calls a policy refusal is never retried. Without
+   * it nothing counts as a refusal.
+   */
+  readonly isRefusal?: RefusalCheck | null | undefined;
+  /**
+   * Aborts the delivery, its attempts and the waits between them. Give a signal that is *not*
+   * the run's, so a cancelled run can still report `canceled: true` to its callback.
    */
   readonly signal: AbortSignal;
-  readonly logger: SchedulerLogger;
-  /** Clock, epoch ms (the `webhook-timestamp` of a signed callback). */
-  readonly now: () => number;
   /**
    * Signing secrets registered on the scheduler by name; `callback.signWith` picks one. A signed
    * callback whose name is missing here is not sent.
@@ -80,49 +91,53 @@ export interface CallbackDeps {
  *
  * @example
  * ```ts
- * const { ok, status, error } = await deliverCallback(spec, payload, deps);
+ * const { ok, status, error, attempts } = await deliverCallback(spec, payload, deps);
  * ```
  */
 export interface CallbackDelivery {
   /** `true` when the callback endpoint answered 2xx. */
   readonly ok: boolean;
-  /** The status received, or `null` when no response arrived. */
+  /** The status of the last response received, or `null` when none arrived. */
   readonly status: number | null;
   /** Why delivery failed, or `null`. */
   readonly error: string | null;
+  /** Attempts made (1 + retries); `0` when nothing was sent. */
+  readonly attempts: number;
 }
 
 /** Bytes of a callback endpoint's response read before the connection is dropped. */
 const CALLBACK_RESPONSE_BYTES = 4096;
 
 /**
- * One attempt, no retry: the callback's timeout becomes the call's `attemptTimeout`. Shared by
- * every delivery (a retrier keeps no per-call state).
- */
-const ONE_ATTEMPT = createRetrier({ maxRetries: 0 });
-
-/**
- * Sends the run's payload to the job's callback. Never throws.
+ * Sends the run's payload to the job's callback, retrying under `callback.retry`. Never throws.
  *
  * The body is the payload as JSON. Headers: `Content-Type: application/json` unless the
  * callback's own headers set one, then the callback's headers, then `Idempotency-Key` (the
- * occurrence id) and `X-Again-Scheduled-At`. With `callback.signWith`, the callback is also
- * signed (Standard Webhooks: `webhook-id` = the occurrence id, `webhook-timestamp` from
- * `deps.now`, `webhook-signature` over the exact JSON sent); when that name has no secret in
- * `deps.signingSecrets`, nothing is sent and the failure is logged at error.
+ * occurrence id) and `X-Again-Scheduled-At`. With `callback.signWith`, every attempt is also
+ * signed (Standard Webhooks: `webhook-id` = the occurrence id, a fresh `webhook-timestamp` from
+ * `deps.now` per attempt, `webhook-signature` over the exact JSON sent); when that name has no
+ * secret in `deps.signingSecrets`, nothing is sent and the failure is logged at error.
  *
- * One attempt, ended by its timeout (`callback.timeout`, covering the whole exchange) or by
- * `deps.signal`, whatever the `fetch` underneath does; at most 4 KiB of the endpoint's response
- * is read. A non-2xx answer or a transport failure is logged at warn and returned.
+ * Retries follow the callback's policy through `@again/retry` (a retrier registered under
+ * `retry.retrier`, or one built for the policy's values): a status in `retryStatusCodes` is
+ * retried, waiting at least its Retry-After (up to `maxRetryAfter`); another non-2xx status is
+ * not; a transient network failure (including an attempt's timeout) is when
+ * `retryNetworkErrors` is on; a refusal by the URL policy never is. Each attempt is ended by its
+ * timeout (`callback.timeout`, covering the whole exchange), the delivery by the policy's
+ * `timeout` or by `deps.signal`, whatever the `fetch` underneath does. At most 4 KiB of each
+ * response is read; the status is the answer, so a body cut short does not undo a 2xx. A
+ * delivery that fails is logged at warn once, after its last attempt.
  *
  * @param spec - the job (nothing is sent when it has no callback).
  * @param payload - the run's payload.
- * @param deps - fetch, clock, signal (delivery abort), logger and signing secrets.
- * @returns whether the endpoint answered 2xx, its status and the failure text.
+ * @param deps - fetch, refusal check, clock, signal (delivery abort), logger, named retriers,
+ *   the policy-retrier cache, sleep, random and signing secrets.
+ * @returns whether the endpoint answered 2xx, the last status received, the failure text (as a
+ *   run's `error` says it, e.g. `gave up after 4 attempts; last response 503`) and the attempts.
  * @example
  * ```ts
  * const delivery = await deliverCallback(spec, outcome.payload, deps);
- * if (!delivery.ok) console.log(delivery.status, delivery.error);
+ * if (!delivery.ok) console.log(delivery.attempts, delivery.status, delivery.error);
  * ```
  */
 export async function deliverCallback(
@@ -131,19 +146,28 @@ export async function deliverCallback(
   deps: CallbackDeps,
 ): Promise<CallbackDelivery> {
   const callback: CallbackSpec | null = spec.callback;
-  if (callback === null) return { ok: true, status: null, error: null };
+  if (callback === null) return { ok: true, status: null, error: null, attempts: 0 };
   const context = { jobId: payload.job_id, occurrenceId: payload.occurrence_id };
   const signWith = callback.signWith;
   const keys = signWith === null ? null : (deps.signingSecrets?.get(signWith) ?? null);
   if (signWith !== null && keys === null) {
     const error = `${missingSecretMessage(signWith)}; the callback was not sent`;
     deps.logger.error('callback not sent: its signing secret is missing', { ...context, error });
-    return { ok: false, status: null, error };
+    return { ok: false, status: null, error, attempts: 0 };
+  }
+  const policy = callback.retry;
+  const retrier = resolveRetrier(policy, deps);
+  if (retrier instanceof Error) {
+    const error = `${retrier.message}; the callback was not sent`;
+    deps.logger.error('callback not sent: its retry policy has no retrier', { ...context, error });
+    return { ok: false, status: null, error, attempts: 0 };
   }
   // Serialised here, not by ky, so the signature covers the exact bytes sent.
   const body = JSON.stringify(payload);
-  const trace = await ONE_ATTEMPT.settle(
-    async ({ signal }) => {
+  /** The status of the last response received, by any attempt. */
+  let status: number | null = null;
+  const trace = await retrier.settle(
+    async ({ signal, attempt }) => {
       const response = await send(
         deps.fetch,
         callback.url,
@@ -154,35 +178,48 @@ export async function deliverCallback(
             ...callback.headers,
             [SCHEDULER_HEADERS.idempotencyKey]: payload.occurrence_id,
             [SCHEDULER_HEADERS.scheduledAt]: payload.scheduled_at,
+            // Signed per attempt: each one carries its own timestamp.
             ...(keys === null ? {} : webhookHeaders(keys, payload.occurrence_id, deps.now(), body)),
           },
           body,
         },
         signal,
       );
+      status = response.status;
       // The status is the answer; the body is drained a little (then dropped) whatever it holds.
       const drained = await captureBody(response, CALLBACK_RESPONSE_BYTES, signal);
       if (drained.end === 'broken') {
         deps.logger.warn('callback response body read failed', {
           ...context,
+          attempt,
           status: response.status,
           error: describeError(drained.error),
         });
       }
-      return response.status;
+      if (response.status >= 200 && response.status < 300) return response.status;
+      if (policy.retryStatusCodes.includes(response.status)) {
+        throw new RetryableStatusError(
+          response.status,
+          parseRetryAfter(response.headers.get('retry-after'), deps.now()),
+        );
+      }
+      throw new UnexpectedStatusError(response.status);
     },
     {
       signal: deps.signal,
+      // `0` keeps the retrier's own attemptTimeout (none for data-defined policies).
       ...(callback.timeout > 0 ? { attemptTimeout: callback.timeout } : {}),
+      // Every error goes to the callback policy's own classification.
+      retryOn: [Error],
+      shouldRetry: (error: unknown) => shouldRetryAttempt(policy, error, deps.isRefusal),
     },
   );
-  if (trace.ok) {
-    const status = trace.value;
-    if (status >= 200 && status < 300) return { ok: true, status, error: null };
-    deps.logger.warn('callback answered with a non-2xx status', { ...context, status });
-    return { ok: false, status, error: new UnexpectedStatusError(status).message };
-  }
-  const text = describeError(trace.last ?? trace.error.cause);
-  deps.logger.warn('callback delivery failed', { ...context, error: text });
-  return { ok: false, status: null, error: text };
+  const attempts = trace.attemptCount;
+  if (trace.ok) return { ok: true, status: trace.value, error: null, attempts };
+  // Aborted (hard stop): say so, whichever attempt or wait the abort cut short.
+  const error = deps.signal.aborted
+    ? `canceled: ${describeError(deps.signal.reason)}`
+    : describeRunFailure(trace, retrier.options.timeout);
+  deps.logger.warn('callback not delivered', { ...context, attempts, status, error });
+  return { ok: false, status, error, attempts };
 }

@@ -512,7 +512,7 @@ describe('signed callbacks, verified by the standardwebhooks package on 127.0.0.
     const outcome = await executeOccurrence(spec, occurrence('billing'), deps);
     const delivery = await deliverCallback(spec, outcome.payload, deps);
 
-    expect(delivery).toEqual({ ok: true, status: 204, error: null });
+    expect(delivery).toEqual({ ok: true, status: 204, error: null, attempts: 1 });
     const request = cb.requests[0] as RecordedRequest;
     expect(request.headers['content-type']).toBe('application/json');
     expect(request.headers['webhook-id']).toBe('billing@2026-03-01T09:00:00.000Z');
@@ -577,6 +577,7 @@ describe('signed callbacks, verified by the standardwebhooks package on 127.0.0.
       status: null,
       error:
         'no signing secret named "gone" is registered on this scheduler; the callback was not sent',
+      attempts: 0,
     });
     expect(cb.requests).toHaveLength(0);
     expect(logger.lines.filter((line) => line.level === 'error')).toHaveLength(1);
