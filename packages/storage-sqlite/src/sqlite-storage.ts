@@ -77,7 +77,9 @@ export async function createSqliteStorage(
   let connection: Connection;
   try {
     const setup = opened.connect(null);
-    await configure(setup, resolved);
+    // A fresh file another process is setting up at the same moment can be locked: the pragmas
+    // are idempotent, so they are simply tried again.
+    await whileBusy(resolved.busyTimeout, () => configure(setup, resolved));
     const handle = acquireFileLock(await setup.run(ops.databaseFile(), 'single'));
     if (handle !== null) release = handle.release;
     const lock = handle?.lock ?? null;
