@@ -18,6 +18,7 @@ import {
 import type { JobInput, JobSpec } from './job-types.js';
 import { occurrenceIdOf } from './occurrences.js';
 import { parseJob } from './parse-job.js';
+import { unknownRetrierNames } from './policy-retriers.js';
 import { occurrenceAfterChange } from './schedule.js';
 import { unknownSigningNames } from './signing.js';
 import { inputFromSpec } from './spec-input.js';
@@ -54,14 +55,7 @@ export async function checkDefinition(
   signal: AbortSignal | undefined,
 ): Promise<{ issues: JobIssue[]; cause: unknown }> {
   const o = engine.options;
-  const issues: JobIssue[] = [];
-  const retrier = spec.retry.retrier;
-  if (retrier !== null && !o.retriers.has(retrier)) {
-    issues.push({
-      path: 'retryPolicy.retrier',
-      message: `no retrier named "${retrier}" is registered on this scheduler`,
-    });
-  }
+  const issues: JobIssue[] = [...unknownRetrierNames(spec, o.retriers)];
   issues.push(...unknownSigningNames(spec, o.signingSecrets));
   const urls = await checkJobUrls(spec, o.check, o.isRefusal, signal);
   issues.push(...urls.issues);

@@ -750,6 +750,20 @@ describe('requests, callbacks and errors', () => {
       .catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(InvalidJobError);
     expect((unknown as InvalidJobError).issues.map((i) => i.path)).toEqual(['retryPolicy.retrier']);
+    // The callback's policy is checked the same way, at schedule() and at update().
+    const both = await h.scheduler
+      .schedule({
+        schedule: { every: 1_000 },
+        request: { url: `${target.url}/` },
+        retryPolicy: { retrier: 'gone' },
+        callback: { url: `${target.url}/cb`, retryPolicy: { retrier: 'missing' } },
+      })
+      .catch((e: unknown) => e);
+    expect((both as InvalidJobError).issues.map((i) => i.path)).toEqual([
+      'retryPolicy.retrier',
+      'callback.retryPolicy.retrier',
+    ]);
+    expect(await h.scheduler.jobCount()).toBe(0);
     const id = await h.scheduler.schedule({
       schedule: { every: 60_000, maxRuns: 1 },
       request: { url: `${target.url}/` },

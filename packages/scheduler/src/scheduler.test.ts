@@ -519,7 +519,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const id = await h.scheduler.schedule({
       schedule: { every: 60_000, maxRuns: 1 },
       request: { url: `${target.url}/` },
-      callback: { url: `http://127.0.0.1:${port}/cb` },
+      callback: { url: `http://127.0.0.1:${port}/cb`, retryPolicy: { maxRetries: 0 } },
     });
     await h.clock.advance(0);
     await eventually(() =>
@@ -574,7 +574,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const id = await h.scheduler.schedule({
       schedule: { every: 60_000, maxRuns: 1 },
       request: { url: `${target.url}/` },
-      callback: { url: `${callback.url}/cb` },
+      callback: { url: `${callback.url}/cb`, retryPolicy: { maxRetries: 0 } },
     });
     await h.clock.advance(0);
     await eventually(() =>

@@ -774,7 +774,7 @@ class SchedulerEngine implements Scheduler, Engine {
       signal: this.#callbackController.signal,
     }).then(
       async (result) => {
-        const attempts = (result as { attempts?: number }).attempts ?? 1;
+        const { attempts } = result;
         const outcome: CallbackOutcome = {
           delivered: result.ok,
           attempts,
