@@ -45,7 +45,7 @@ export {
   type SchedulerEvents,
 } from './events.js';
 export { type FetchFunction, SCHEDULER_HEADERS } from './http-client.js';
-export type { JobChanges } from './job-operations.js';
+export type { JobChanges, JobDefinition } from './job-operations.js';
 export {
   type CallbackInput,
   type CallbackMethod,

@@ -284,6 +284,77 @@ describe('update', () => {
   });
 });
 
+describe('jobDefinition', () => {
+  it('reads a definition back with every default; handed to update() unchanged, it changes nothing', async () => {
+    const h = await t.harness();
+    const start = h.clock.now() + 3_600_000;
+    const inputs = [
+      {
+        schedule: { cron: '*/5 * * * *', timezone: 'Europe/Paris', maxRuns: 3 },
+        request: {
+          url: 'http://127.0.0.1:1/a',
+          method: 'POST' as const,
+          headers: new Headers({ 'x-a': '1' }),
+          body: new Uint8Array([0, 255, 7]),
+        },
+        callback: {
+          url: 'http://127.0.0.1:1/cb',
+          retryPolicy: { maxRetries: 1, jitterStrategy: 'none' as const },
+        },
+        retryPolicy: { jitterStrategy: 'decorrelated' as const, maxDelay: 5_000 },
+        missedRuns: { policy: 'run-all' as const, limit: 7 },
+        metadata: { team: 'ops', tier: '1' },
+      },
+      {
+        schedule: { at: start },
+        request: { url: 'http://127.0.0.1:1/b', method: 'PATCH' as const, body: { x: 1 } },
+      },
+      {
+        schedule: { every: 60_000, startAt: start, endAt: start + 600_000 },
+        overlap: 'skip' as const,
+        request: { url: 'http://127.0.0.1:1/c' },
+      },
+    ];
+    for (const input of inputs) {
+      const id = await h.scheduler.schedule(input);
+      const before = await h.storage.getJob(id);
+      const definition = await h.scheduler.jobDefinition(id);
+      expect(definition?.request.url).toBe(input.request.url);
+      await h.scheduler.update(id, definition ?? {});
+      const after = await h.storage.getJob(id);
+      expect(after?.spec).toEqual(before?.spec);
+      expect(after?.revision).toBe((before?.revision ?? 0) + 1);
+    }
+  });
+
+  it('one field changed in a part read back: the rest of the part is kept', async () => {
+    const h = await t.harness();
+    const id = await h.scheduler.schedule({
+      schedule: { every: 60_000 },
+      request: { url: 'http://127.0.0.1:1/', method: 'PUT', headers: { 'x-a': '1' }, body: 'b' },
+    });
+    const definition = await h.scheduler.jobDefinition(id);
+    if (definition === undefined) throw new Error('no definition');
+    const headers = { ...definition.request.headers, 'x-b': '2' };
+    await h.scheduler.update(id, { request: { ...definition.request, headers } });
+    expect((await h.scheduler.jobDefinition(id))?.request).toEqual({
+      url: 'http://127.0.0.1:1/',
+      method: 'PUT',
+      headers: { 'x-a': '1', 'x-b': '2' },
+      body: 'b',
+      timeout: 10_000,
+      signWith: null,
+    });
+  });
+
+  it('unknown id: undefined; malformed id: InvalidQueryError', async () => {
+    const h = await t.harness();
+    expect(await h.scheduler.jobDefinition('nope')).toBeUndefined();
+    await expect(h.scheduler.jobDefinition('')).rejects.toBeInstanceOf(InvalidQueryError);
+    await expect(h.scheduler.jobDefinition(7 as never)).rejects.toBeInstanceOf(InvalidQueryError);
+  });
+});
+
 describe('callback outcomes', () => {
   it('are recorded on the run’s history entry', async () => {
     let fail = false;

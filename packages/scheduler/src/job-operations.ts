@@ -37,6 +37,37 @@ import { checkJobUrls } from './url-check.js';
  */
 export type JobChanges = Partial<Omit<JobInput, 'id'>>;
 
+/**
+ * A job's current definition as input, from `scheduler.jobDefinition(id)`: every field explicit,
+ * defaults included, so a part can be changed and handed back to `update()` (which replaces each
+ * part it is given whole). Signing secrets are never part of it, only their names.
+ *
+ * @example
+ * ```ts
+ * const definition = await scheduler.jobDefinition('sync');
+ * if (definition) {
+ *   const headers = { ...definition.request.headers, authorization: 'Bearer next' };
+ *   await scheduler.update('sync', { request: { ...definition.request, headers } });
+ * }
+ * ```
+ */
+export type JobDefinition = Omit<JobInput, 'id'>;
+
+/**
+ * The definition of the job with this id, finished or not, as input (see {@link JobDefinition}).
+ *
+ * @param engine - the engine
+ * @param id - a checked job id
+ * @returns the definition, or `undefined` when there is no job with this id
+ */
+export async function jobDefinition(
+  engine: Engine,
+  id: string,
+): Promise<JobDefinition | undefined> {
+  const job = await engine.store('getJob', () => engine.options.storage.getJob(id));
+  return job === undefined ? undefined : inputFromSpec(specFromRecord(job.spec));
+}
+
 /** Most attempts of an update that loses its compare-and-set to concurrent updates. */
 const UPDATE_ATTEMPTS = 5;
 

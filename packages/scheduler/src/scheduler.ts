@@ -27,6 +27,8 @@ import { SchedulerEventHub, type SchedulerEventName, type SchedulerEvents } from
 import {
   checkDefinition,
   type JobChanges,
+  type JobDefinition,
+  jobDefinition,
   pauseJob,
   resumeJob,
   triggerJob,
@@ -245,6 +247,21 @@ export interface Scheduler {
    * @throws {@link SchedulerStorageError} when storage fails
    */
   jobStatus(id: string): Promise<JobStatus | undefined>;
+  /**
+   * A job's current definition (finished jobs too), as input with every default filled in: change
+   * a part and hand it to `update()`, which replaces each part it is given whole.
+   *
+   * @param id - the job id
+   * @returns the definition, or `undefined` for an unknown id
+   * @throws {@link InvalidQueryError} for a malformed id
+   * @throws {@link SchedulerStorageError} when storage fails
+   * @example
+   * ```ts
+   * const definition = await scheduler.jobDefinition('sync');
+   * if (definition) await scheduler.update('sync', { request: { ...definition.request, timeout: 5_000 } });
+   * ```
+   */
+  jobDefinition(id: string): Promise<JobDefinition | undefined>;
   /**
    * Every job's status (finished ones too), sorted by id byte-wise.
    *
@@ -614,6 +631,10 @@ class SchedulerEngine implements Scheduler, Engine {
     const jobId = checkJobId(id);
     const job = await this.store('getJob', () => this.options.storage.getJob(jobId));
     return job === undefined ? undefined : toStatus(job);
+  }
+
+  async jobDefinition(id: string): Promise<JobDefinition | undefined> {
+    return jobDefinition(this, checkJobId(id));
   }
 
   async jobStatuses(): Promise<JobStatus[]> {

@@ -75,7 +75,6 @@ export function inputFromSpec(spec: JobSpec): Omit<JobInput, 'id'> {
         : request.body;
   let callbackInput: CallbackInput | null = null;
   if (callback !== null) {
-    const retry = (callback as { retry?: RetryPolicySpec }).retry;
     callbackInput = {
       url: callback.url,
       method: callback.method,
@@ -83,7 +82,7 @@ export function inputFromSpec(spec: JobSpec): Omit<JobInput, 'id'> {
       timeout: callback.timeout,
       maxBodyBytes: callback.maxBodyBytes,
       signWith: callback.signWith,
-      ...(retry === undefined ? {} : { retryPolicy: retryInputFromSpec(retry) }),
+      retryPolicy: retryInputFromSpec(callback.retry),
     } as CallbackInput;
   }
   return {
@@ -98,7 +97,7 @@ export function inputFromSpec(spec: JobSpec): Omit<JobInput, 'id'> {
     },
     callback: callbackInput,
     retryPolicy: retryInputFromSpec(spec.retry),
-    missedRuns: spec.missedRuns,
+    missedRuns: { ...spec.missedRuns },
     overlap: spec.overlap,
     metadata: { ...spec.metadata },
   };
