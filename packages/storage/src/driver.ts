@@ -11,6 +11,8 @@
  */
 
 import type {
+  ClaimedRun,
+  DueClaimResult,
   DuePlan,
   JobState,
   LeaseRelease,
@@ -135,7 +137,7 @@ export interface DriverDueClaim {
 }
 
 /**
- * A run started by a claim or by `startRun`, as a driver returns it; see `ClaimedRun`.
+ * A run started by a claim or by `startRun`, as a driver returns it: the same as `ClaimedRun`.
  *
  * @example
  * ```ts
@@ -143,32 +145,17 @@ export interface DriverDueClaim {
  *   occurrenceId: 'a@1000', sequence: 1, fence: 1, startedAt: 1_000, leaseUntil: 31_000 };
  * ```
  */
-export interface ClaimedRunRow {
-  readonly jobId: string;
-  readonly createdAt: number;
-  readonly revision: number;
-  readonly scheduledAt: number;
-  readonly occurrenceId: string;
-  readonly sequence: number;
-  readonly fence: number;
-  readonly startedAt: number;
-  readonly leaseUntil: number;
-}
+export type ClaimedRunRow = ClaimedRun;
 
 /**
- * What a driver's `claimDue` returns; see `DueClaimResult`.
+ * What a driver's `claimDue` returns: the same as `DueClaimResult`.
  *
  * @example
  * ```ts
  * const result: DriverDueClaimResult = { now: 1_000, examined: 0, runs: [], conflicts: [] };
  * ```
  */
-export interface DriverDueClaimResult {
-  readonly now: number;
-  readonly examined: number;
-  readonly runs: readonly ClaimedRunRow[];
-  readonly conflicts: readonly string[];
-}
+export type DriverDueClaimResult = DueClaimResult;
 
 /**
  * `updateJob`'s argument, checked: the spec is JSON text.
