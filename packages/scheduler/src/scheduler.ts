@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { constants } from 'node:os';
 import {
   isTerminalState,
   type JobState,
@@ -115,6 +116,51 @@ export interface StopOnSignalsOptions {
 
 /** The signals `stopOnSignals()` listens to by default. */
 const STOP_SIGNALS: readonly NodeJS.Signals[] = Object.freeze(['SIGTERM', 'SIGINT']);
+
+/** Signals a process cannot listen to. */
+const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
+
+/** Checks `stopOnSignals()`'s options up front, so a mistake shows now, not at the signal. */
+function checkStopOnSignals(options: unknown): {
+  signals: readonly NodeJS.Signals[];
+  timeout: number | undefined;
+  exit: boolean;
+} {
+  if (!isObject(options)) {
+    throw new InvalidSchedulerOptionsError([{ path: '', message: 'must be an object' }]);
+  }
+  const issues: JobIssue[] = [];
+  for (const key of Object.keys(options)) {
+    if (key !== 'signals' && key !== 'timeout' && key !== 'exit') {
+      issues.push({ path: key, message: 'is not an option of stopOnSignals()' });
+    }
+  }
+  const { signals = STOP_SIGNALS, timeout, exit = true } = options as StopOnSignalsOptions;
+  if (
+    !Array.isArray(signals) ||
+    signals.length === 0 ||
+    !signals.every(
+      (signal) =>
+        typeof signal === 'string' &&
+        Object.hasOwn(constants.signals, signal) &&
+        !UNCATCHABLE.has(signal),
+    )
+  ) {
+    issues.push({
+      path: 'signals',
+      message: 'must be a non-empty array of signal names a process can catch (e.g. SIGTERM)',
+    });
+  }
+  if (
+    timeout !== undefined &&
+    (!Number.isSafeInteger(timeout) || timeout < 0 || timeout > MAX_TIMER_DELAY)
+  ) {
+    issues.push({ path: 'timeout', message: 'must be an integer from 0 to 2147483647 (ms)' });
+  }
+  if (typeof exit !== 'boolean') issues.push({ path: 'exit', message: 'must be a boolean' });
+  if (issues.length > 0) throw new InvalidSchedulerOptionsError(issues);
+  return { signals, timeout, exit };
+}
 
 /**
  * A running scheduler. Create one with {@link createScheduler}.
@@ -609,16 +655,14 @@ class SchedulerEngine implements Scheduler, Engine {
   }
 
   stopOnSignals(options: StopOnSignalsOptions = {}): () => void {
-    const signals = options.signals ?? STOP_SIGNALS;
+    const { signals, timeout, exit } = checkStopOnSignals(options);
     const onSignal = (signal: NodeJS.Signals): void => {
       remove();
       this.options.logger.info('stopping on signal', { signal });
-      void this.stop(options.timeout === undefined ? {} : { timeout: options.timeout }).finally(
-        () => {
-          // Our listener is gone: the signal now does what it would have done without us.
-          if (options.exit !== false) process.kill(process.pid, signal);
-        },
-      );
+      void this.stop(timeout === undefined ? {} : { timeout }).finally(() => {
+        // Our listener is gone: the signal now does what it would have done without us.
+        if (exit) process.kill(process.pid, signal);
+      });
     };
     const remove = (): void => {
       for (const signal of signals) process.off(signal, onSignal);
