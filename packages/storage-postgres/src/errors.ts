@@ -6,9 +6,13 @@
  * @module
  */
 
-import { JobExistsError, StorageError, type StorageErrorCode } from '@again/storage';
+import {
+  CorruptRowError,
+  JobExistsError,
+  StorageError,
+  type StorageErrorCode,
+} from '@again/storage';
 import { sqlState } from './database.js';
-import { CorruptRowError } from './rows.js';
 
 /** SQLSTATEs of damaged data: `data_corrupted`, `index_corrupted`. */
 const CORRUPT: ReadonlySet<string> = new Set(['XX001', 'XX002']);

@@ -7,13 +7,15 @@
 import { Migrator } from 'kysely';
 import type { Database } from './database.js';
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Queries } from './queries.js';
-import { str } from './rows.js';
+import { rowDecoder } from './rows.js';
 
 /** Whether every migration is applied (a read, no lock). */
 async function upToDate(db: Database, q: Queries): Promise<boolean> {
   const [table] = await db.rows(q.migrationTableExists());
   if (table?.exists !== true) return false;
-  const applied = new Set((await db.rows(q.appliedMigrations())).map((row) => str(row, 'name')));
+  const applied = new Set(
+    (await db.rows(q.appliedMigrations())).map((row) => rowDecoder.text(row, 'name')),
+  );
   return Object.keys(q.migrations()).every((name) => applied.has(name));
 }
 

@@ -13,6 +13,7 @@
 import { Buffer } from 'node:buffer';
 import {
   type ClaimedRunRow,
+  CorruptRowError,
   type DriverCompletion,
   type DriverDueClaim,
   type DriverDueClaimResult,
@@ -35,17 +36,9 @@ import {
 import { type Database, type Executor, sqlState } from './database.js';
 import type { PostgresClock } from './options.js';
 import type { EntryColumns, Queries } from './queries.js';
-import {
-  CorruptRowError,
-  type DueJobRow,
-  jobState,
-  lastRunJson,
-  num,
-  str,
-  toDueJobRow,
-  toJobRow,
-  toRunRow,
-} from './rows.js';
+import { type DueJobRow, lastRunJson, rowDecoder, toDueJobRow } from './rows.js';
+
+const { int: num, text: str, jobState, toRunRow, toJobRow } = rowDecoder;
 
 /** What every operation works with. */
 export interface Context {

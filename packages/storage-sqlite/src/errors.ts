@@ -5,8 +5,12 @@
  * @module
  */
 
-import { JobExistsError, StorageError, type StorageErrorCode } from '@again/storage';
-import { CorruptRowError } from './rows.js';
+import {
+  CorruptRowError,
+  JobExistsError,
+  StorageError,
+  type StorageErrorCode,
+} from '@again/storage';
 
 function driverCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;

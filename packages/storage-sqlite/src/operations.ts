@@ -13,6 +13,7 @@
 
 import {
   type ClaimedRunRow,
+  CorruptRowError,
   type DriverCompletion,
   type DriverDueClaim,
   type DriverDueClaimResult,
@@ -46,18 +47,10 @@ import {
   sql,
 } from 'kysely';
 import type { Op, Row } from './connection.js';
-import {
-  CorruptRowError,
-  DUE_JOB_COLUMNS,
-  type DueJobRow,
-  jobState,
-  num,
-  str,
-  toDueJobRow,
-  toJobRow,
-  toRunRow,
-} from './rows.js';
+import { DUE_JOB_COLUMNS, type DueJobRow, rowDecoder, toDueJobRow } from './rows.js';
 import type { Tables } from './schema.js';
+
+const { int: num, text: str, jobState, toRunRow, toJobRow } = rowDecoder;
 
 /** The retention settings operations apply on write. */
 export interface WriteRetention {

@@ -14,6 +14,14 @@ export type {
   StoreDriver,
 } from './driver.js';
 export { JobExistsError, StorageError, type StorageErrorCode } from './errors.js';
+export {
+  CorruptRowError,
+  createRowDecoder,
+  type RowDecoder,
+  readText,
+  type ScalarReaders,
+  type SqlRow,
+} from './rows.js';
 export { createJobStore } from './store.js';
 export {
   type CallbackRecord,
