@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { closedPort } from '@again/test-utils';
 import { Agent, Client, request, errors as undiciErrors, fetch as undiciFetch } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { DEFAULT_TEMPORARY_ERRORS } from './defaults.js';
 import { createRegistry } from './registry.js';
 import {
-  closedPort,
   httpServer,
   listen,
   nodeSystemError,

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createRetrier } from '@again/retry';
+import {
+  closedPort,
+  createManualClock,
+  type RecordedRequest,
+  type TestHandler,
+  type TestServer,
+} from '@again/test-utils';
 import { UrlGuardError } from '@again/url-guard';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -7,7 +14,6 @@ import { type CallbackPayload, deliverCallback } from './callback.js';
 import type { FetchFunction } from './http-client.js';
 import { executeOccurrence } from './request.js';
 import { SigningKeys, WEBHOOK_HEADERS } from './signing.js';
-import { createTestClock } from './test-utils/clock.js';
 import {
   collectGarbage,
   cutShort,
@@ -20,12 +26,6 @@ import {
   text,
   useRequestHarness,
 } from './test-utils/request-harness.js';
-import {
-  closedPort,
-  type RecordedRequest,
-  type TestHandler,
-  type TestServer,
-} from './test-utils/servers.js';
 import { sleepOn } from './timer.js';
 
 const harness = useRequestHarness();
@@ -405,7 +405,7 @@ const reset: TestHandler = (req) => {
  * signatures' `webhook-timestamp` is read from it.
  */
 function clocked(start = Date.now()) {
-  const clock = createTestClock(start);
+  const clock = createManualClock(start);
   return {
     clock,
     deps: {

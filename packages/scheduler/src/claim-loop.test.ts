@@ -3,11 +3,10 @@
  * the store's notifications (not on its own), and cancels jobs it cannot plan.
  */
 import { createMemoryStorage } from '@again/storage-memory';
+import { createManualClock } from '@again/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { occurrenceIdOf } from './occurrences.js';
-import { createTestClock } from './test-utils/clock.js';
 import { eventually, tracked } from './test-utils/harness.js';
-import { holdingServer } from './test-utils/holding-server.js';
 import { guardedClock } from './test-utils/spin-guard.js';
 import { claimAsOtherOwner, spyStorage } from './test-utils/store-spy.js';
 
@@ -17,7 +16,7 @@ afterEach(() => t.flush());
 
 describe('claims only what it can start', () => {
   it('asks for no more than the free slots; the rest stay due in storage and run when slots free', async () => {
-    const { server: target, hold } = await holdingServer(t);
+    const target = await t.holding();
     const inner = createMemoryStorage();
     const asked: Array<{ limit: number; running: number }> = [];
     const spy = spyStorage(inner, {
@@ -55,7 +54,7 @@ describe('claims only what it can start', () => {
     expect(waiting.map((job) => job.id)).toEqual(['job-3', 'job-4']);
     for (const job of waiting) expect(job.nextRunAt).toBeLessThan(h.clock.now());
 
-    hold.open();
+    target.open();
     await target.waitForRequests(5);
     await eventually(async () =>
       expect((await h.scheduler.jobStatuses()).map((s) => s.runs)).toEqual([1, 1, 1, 1, 1]),
@@ -65,7 +64,7 @@ describe('claims only what it can start', () => {
   });
 
   it('occurrences that fell behind while the slots were busy follow the missed-run policy when claimed', async () => {
-    const { server: target, hold } = await holdingServer(t, 1);
+    const target = await t.holding(1);
     const h = await t.harness({ concurrency: 1, missedRunGrace: 100 });
     const start = h.clock.now();
     await h.scheduler.schedule({
@@ -87,7 +86,7 @@ describe('claims only what it can start', () => {
     expect(target.requests.map((r) => r.path)).toEqual(['/hold']);
     expect(await h.scheduler.jobHistory('b-skip')).toEqual([]);
 
-    hold.open();
+    target.open();
     await eventually(async () => expect((await h.scheduler.jobHistory('b-skip'))?.length).toBe(6));
     const missed = [0, 1_000, 2_000, 3_000, 4_000, 5_000];
     const skip = (await h.scheduler.jobHistory('b-skip')) ?? [];
@@ -153,15 +152,15 @@ describe('wake-ups from the store', () => {
     const start = Date.UTC(2026, 0, 1);
     const a = spyStorage(inner);
     const b = spyStorage(inner);
-    const clockA = createTestClock(start);
-    const clockB = createTestClock(start);
+    const clockA = createManualClock(start);
+    const clockB = createManualClock(start);
     const ha = await t.harness({ concurrency: 1, storage: a.store }, { clock: clockA });
     const hb = await t.harness({ concurrency: 1, storage: b.store }, { clock: clockB });
     return { inner, a, b, ha, hb, clockA, clockB };
   }
 
   it('a job scheduled on a busy instance is claimed by the other, woken by the notification', async () => {
-    const { server: slow } = await holdingServer(t);
+    const slow = await t.holding();
     const fast = await t.server();
     const { inner, a, ha, hb, clockA, clockB } = await twoInstances();
     // B fills its only slot.
@@ -192,7 +191,7 @@ describe('wake-ups from the store', () => {
   });
 
   it('a notification for a re-used id from another instance is not taken for its own', async () => {
-    const { server: slow } = await holdingServer(t);
+    const slow = await t.holding();
     const fast = await t.server();
     const { inner, ha, hb, clockA, clockB } = await twoInstances();
     await hb.scheduler.schedule({
@@ -239,7 +238,7 @@ describe('wake-ups from the store', () => {
 describe('jobs it cannot plan', () => {
   it('cancels a job whose stored definition is not a job definition, with an error log', async () => {
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     await storage.createJob({
       id: 'corrupt',
       spec: { schedule: 'every minute', request: 'somewhere' },
@@ -259,7 +258,7 @@ describe('jobs it cannot plan', () => {
   it('cancels a job whose next occurrence is already in its history (a conflict), with an error log', async () => {
     const target = await t.server();
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     // Another writer left the job due at an occurrence it already started.
     const occurrenceId = await claimAsOtherOwner(
       storage,
@@ -279,8 +278,8 @@ describe('jobs it cannot plan', () => {
 
 describe('storage failures', () => {
   it('a claim retried after a failure waits for a free slot instead of re-arming its timer in a loop', async () => {
-    const { server: target } = await holdingServer(t);
-    const clock = guardedClock(createTestClock());
+    const target = await t.holding();
+    const clock = guardedClock(createManualClock());
     const storage = createMemoryStorage();
     const start = clock.now();
     // A dead owner's run, taken over (and started) at the second takeover pass, +1 s.

@@ -5,10 +5,10 @@
  */
 import type { ClaimedRun, JobStore } from '@again/storage';
 import { createMemoryStorage } from '@again/storage-memory';
+import { createManualClock } from '@again/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CompletionFields, CompletionWriter } from './completions.js';
 import { createLog } from './logger.js';
-import { createTestClock } from './test-utils/clock.js';
 import { eventually, recordingLogger, tracked } from './test-utils/harness.js';
 import { spyStorage } from './test-utils/store-spy.js';
 
@@ -51,7 +51,7 @@ const succeeded = (finishedAt: number): CompletionFields => ({
 
 /** A writer over a spied memory store whose first `failures` completeRuns calls fail. */
 async function writerWith(count: number, failures = 0) {
-  const clock = createTestClock();
+  const clock = createManualClock();
   const inner = createMemoryStorage();
   const runs = await claimedRuns(inner, clock.now(), count);
   let left = failures;
@@ -180,7 +180,7 @@ describe('recording through the scheduler', () => {
 
   it('a run whose outcome the store failed to record is retried until its history shows it', async () => {
     const target = await t.server();
-    const clock = createTestClock();
+    const clock = createManualClock();
     let failures = 4;
     const spy = spyStorage(createMemoryStorage(), {
       clock,
@@ -215,7 +215,7 @@ describe('recording through the scheduler', () => {
 
   it('an outcome is given up, with an error log, when its lease is lost while the store keeps failing', async () => {
     const target = await t.server();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const inner = createMemoryStorage();
     const spy = spyStorage(inner, { clock });
     const h = await t.harness({ storage: spy.store, leaseDuration: 4_000 }, { clock });
@@ -249,7 +249,7 @@ describe('recording through the scheduler', () => {
 
   it('the slot of a run whose outcome waits for the store stays taken', async () => {
     const target = await t.server();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const spy = spyStorage(createMemoryStorage(), {
       clock,
       hooks: { completeRuns: () => Promise.reject(new Error('injected')) },

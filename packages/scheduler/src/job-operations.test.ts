@@ -3,6 +3,7 @@
  * sharing a store; and what becomes of a callback, recorded on the run's history entry.
  */
 import { createMemoryStorage } from '@again/storage-memory';
+import { createManualClock } from '@again/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   InvalidJobError,
@@ -11,9 +12,7 @@ import {
   JobUpdateConflictError,
 } from './errors.js';
 import { InvalidQueryError } from './status.js';
-import { createTestClock } from './test-utils/clock.js';
 import { eventually, tracked } from './test-utils/harness.js';
-import { holdingServer } from './test-utils/holding-server.js';
 
 const t = tracked();
 afterEach(() => t.flush());
@@ -62,7 +61,7 @@ describe('pause and resume', () => {
   it('pause and resume act across instances sharing the store', async () => {
     const target = await t.server();
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const a = await t.harness({}, { storage, clock });
     const b = await t.harness({}, { storage, clock });
     const id = await a.scheduler.schedule({
@@ -159,7 +158,7 @@ describe('trigger', () => {
   });
 
   it('with every slot busy, a triggered run starts first when one frees', async () => {
-    const { server: target, hold } = await holdingServer(t, 1);
+    const target = await t.holding(1);
     const h = await t.harness({ concurrency: 1 });
     const busy = await h.scheduler.schedule({
       id: 'busy',
@@ -180,7 +179,7 @@ describe('trigger', () => {
     });
     await h.scheduler.trigger(manual);
     await h.clock.advance(0);
-    hold.open();
+    target.open();
     await target.waitForRequests(3);
     expect(target.requests.map((r) => r.path)).toEqual(['/busy', '/manual', '/other']);
     void busy;
@@ -190,7 +189,7 @@ describe('trigger', () => {
 
 describe('update', () => {
   it('changes the request in place; a run in flight keeps the definition it started with', async () => {
-    const { server: target, hold } = await holdingServer(t, 1);
+    const target = await t.holding(1);
     const h = await t.harness();
     const id = await h.scheduler.schedule({
       id: 'changing',
@@ -202,7 +201,7 @@ describe('update', () => {
     await h.scheduler.update(id, {
       request: { url: `${target.url}/new`, method: 'POST', body: { v: 2 } },
     });
-    hold.open();
+    target.open();
     await eventually(async () => expect((await h.scheduler.jobHistory(id))?.length).toBe(1));
     await h.clock.advance(EVERY);
     await target.waitForRequests(2);
@@ -266,7 +265,7 @@ describe('update', () => {
 
   it('concurrent updates of one job (on two instances) both apply, one after the other', async () => {
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const a = await t.harness({}, { storage, clock });
     const b = await t.harness({}, { storage, clock });
     const id = await a.scheduler.schedule({

@@ -4,10 +4,9 @@
  */
 import type { JobStore } from '@again/storage';
 import { createMemoryStorage } from '@again/storage-memory';
+import { createManualClock } from '@again/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestClock } from './test-utils/clock.js';
 import { eventually, type Harness, tracked } from './test-utils/harness.js';
-import { holdingServer } from './test-utils/holding-server.js';
 import { guardedClock } from './test-utils/spin-guard.js';
 import { claimAsOtherOwner, never, spyStorage } from './test-utils/store-spy.js';
 
@@ -22,8 +21,8 @@ function completed(spy: ReturnType<typeof spyStorage>): string[] {
 
 describe('lease renewal', () => {
   it('runs every leaseDuration/4 while a claim never settles; one call renews every held run', async () => {
-    const { server: target } = await holdingServer(t);
-    const clock = createTestClock();
+    const target = await t.holding();
+    const clock = createManualClock();
     const inner = createMemoryStorage();
     let hang = false;
     let hanging = 0;
@@ -70,8 +69,8 @@ describe('lease renewal', () => {
 describe('renewal results', () => {
   /** One held run on a scheduler with a 4 s lease (renewed each second). */
   async function heldRun() {
-    const { server: target } = await holdingServer(t);
-    const clock = createTestClock();
+    const target = await t.holding();
+    const clock = createManualClock();
     const inner = createMemoryStorage();
     const spy = spyStorage(inner, { clock });
     const h = await t.harness({ storage: spy.store, leaseDuration: 4_000 }, { clock });
@@ -198,7 +197,7 @@ describe('takeover', () => {
 
   it('takes over a dead owner’s expired run within its lease plus the poll interval and runs it', async () => {
     const target = await t.server();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const storage = createMemoryStorage();
     const start = clock.now();
     const occurrenceId = await claimAsOtherOwner(
@@ -223,8 +222,8 @@ describe('takeover', () => {
   });
 
   it('with every slot busy, a taken-over run waits in the queue with its lease renewed and starts first', async () => {
-    const { server: target, hold } = await holdingServer(t, 1);
-    const clock = createTestClock();
+    const target = await t.holding(1);
+    const clock = createManualClock();
     const inner = createMemoryStorage();
     const spy = spyStorage(inner, { clock });
     const start = clock.now();
@@ -266,14 +265,14 @@ describe('takeover', () => {
       );
     }
 
-    hold.open();
+    target.open();
     await target.waitForRequests(3);
     expect(target.requests.map((r) => r.path)).toEqual(['/a-own', '/orphan', '/c-next']);
   });
 
   it('takes over no more runs than it can queue while every slot is busy', async () => {
-    const { server: target, hold } = await holdingServer(t, 1);
-    const clock = createTestClock();
+    const target = await t.holding(1);
+    const clock = createManualClock();
     const storage = createMemoryStorage();
     const start = clock.now();
     const orphans: string[] = [];
@@ -302,7 +301,7 @@ describe('takeover', () => {
       Promise.all(orphans.map(async (id) => (await storage.getRun(id))?.owner));
     // One waits in the queue; the others stay expired in the store, for any instance to take.
     expect(await owners()).toEqual([h.scheduler.instanceId, 'dead', 'dead']);
-    hold.open();
+    target.open();
     await target.waitForRequests(2);
     for (let i = 0; i < 2; i++) {
       await clock.advance(POLL);
@@ -318,7 +317,7 @@ describe('takeover', () => {
 
   it("with missed-run policy 'skip', records the orphaned run abandoned and does not run it", async () => {
     const target = await t.server();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const storage = createMemoryStorage();
     const occurrenceId = await claimAsOtherOwner(
       storage,
@@ -345,7 +344,7 @@ describe('takeover', () => {
     'records the orphaned run of a %s job canceled, without running it',
     async (state) => {
       const target = await t.server();
-      const clock = createTestClock();
+      const clock = createManualClock();
       const storage = createMemoryStorage();
       const occurrenceId = await claimAsOtherOwner(
         storage,
@@ -367,8 +366,8 @@ describe('takeover', () => {
   );
 
   it('a taken-over run waiting in the queue starts as soon as a slot frees, without a poll', async () => {
-    const { server: target, hold } = await holdingServer(t);
-    const clock = createTestClock();
+    const target = await t.holding();
+    const clock = createManualClock();
     const storage = createMemoryStorage();
     const start = clock.now();
     for (const id of ['orphan-1', 'orphan-2']) {
@@ -399,7 +398,7 @@ describe('takeover', () => {
       true,
     );
     // The clock stands still from here: nothing but the freed slots can start the waiting run.
-    hold.open();
+    target.open();
     await eventually(() => expect(target.requests).toHaveLength(3), 2_000);
     expect(target.requests[2]?.path).toBe('/orphan-2');
   });
@@ -407,8 +406,8 @@ describe('takeover', () => {
 
 describe('stopping', () => {
   it('no takeover passes once stopping, and no timer re-armed in a loop for them', async () => {
-    const { server: target } = await holdingServer(t);
-    const clock = guardedClock(createTestClock());
+    const target = await t.holding();
+    const clock = guardedClock(createManualClock());
     const spy = spyStorage(createMemoryStorage(), { clock });
     const h = await t.harness({ storage: spy.store, pollInterval: 1_000 }, { clock });
     await h.scheduler.schedule({ schedule: { every: 60_000 }, request: { url: target.url } });

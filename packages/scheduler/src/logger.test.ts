@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
 import { createMemoryStorage } from '@again/storage-memory';
+import { createManualClock } from '@again/test-utils';
 import pino from 'pino';
 import { Logger } from 'tslog';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createDefaultLogger, createLog, type SchedulerLogger } from './logger.js';
 import { createScheduler } from './scheduler.js';
-import { createTestClock } from './test-utils/clock.js';
 import { eventually, loopbackEgress, tracked } from './test-utils/harness.js';
 
 const t = tracked();
@@ -77,7 +77,7 @@ describe('createLog', () => {
 describe('logging through the scheduler', () => {
   async function oneRun(options: Record<string, unknown>): Promise<void> {
     const target = await t.server();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const scheduler = await createScheduler({
       storage: createMemoryStorage(),
       egress: loopbackEgress(),

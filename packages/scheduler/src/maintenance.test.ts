@@ -5,8 +5,8 @@
  */
 import type { JobStore } from '@again/storage';
 import { createMemoryStorage } from '@again/storage-memory';
+import { createManualClock } from '@again/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestClock } from './test-utils/clock.js';
 import { tracked } from './test-utils/harness.js';
 import { claimAsOtherOwner, spyStorage } from './test-utils/store-spy.js';
 
@@ -41,7 +41,7 @@ async function oldData(store: JobStore, now: number): Promise<void> {
 
 describe('maintenance', () => {
   it('deletes old history and old finished jobs on its interval', async () => {
-    const clock = createTestClock();
+    const clock = createManualClock();
     const inner = createMemoryStorage();
     const start = clock.now();
     await oldData(inner, start);
@@ -84,7 +84,7 @@ describe('maintenance', () => {
   });
 
   it('is off with maintenanceInterval null', async () => {
-    const clock = createTestClock();
+    const clock = createManualClock();
     const inner = createMemoryStorage();
     const start = clock.now();
     await oldData(inner, start);
@@ -106,7 +106,7 @@ describe('maintenance', () => {
   });
 
   it('keeps history by age and finished jobs when both are null; still trims to historyLimit', async () => {
-    const clock = createTestClock();
+    const clock = createManualClock();
     const spy = spyStorage(createMemoryStorage(), { clock });
     await t.harness(
       {

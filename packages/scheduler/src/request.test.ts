@@ -1,4 +1,5 @@
 import { createRetrier, type Retrier } from '@again/retry';
+import { closedPort, type RecordedRequest } from '@again/test-utils';
 import { createEgress, UrlGuardError } from '@again/url-guard';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ResponseBodyError } from './errors.js';
@@ -16,7 +17,6 @@ import {
   text,
   useRequestHarness,
 } from './test-utils/request-harness.js';
-import { closedPort, type RecordedRequest } from './test-utils/servers.js';
 
 const harness = useRequestHarness();
 

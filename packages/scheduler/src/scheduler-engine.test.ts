@@ -5,29 +5,16 @@
 import { createRetrier } from '@again/retry';
 import type { JobStore } from '@again/storage';
 import { createMemoryStorage } from '@again/storage-memory';
+import { createManualClock, gate } from '@again/test-utils';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CallbackPayload } from './callback.js';
 import { InvalidJobError, SchedulerStoppedError } from './errors.js';
 import { occurrenceIdOf } from './occurrences.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
-import { createTestClock } from './test-utils/clock.js';
-import { eventually, faultyStorage, gate, recordingLogger, tracked } from './test-utils/harness.js';
+import { eventually, faultyStorage, recordingLogger, tracked } from './test-utils/harness.js';
 import { MAX_TIMER_DELAY, systemClock } from './timer.js';
 
-const { cleanups, server, harness, flush } = tracked();
-
-/** A server whose first `held` requests wait for the returned gate; later ones answer at once. */
-async function holdingServer(held = Number.POSITIVE_INFINITY) {
-  const hold = gate();
-  let seen = 0;
-  const s = await server(async (_req, res) => {
-    seen++;
-    if (seen <= held) await hold.promise;
-    res.end('ok');
-  });
-  cleanups.push(async () => hold.open());
-  return { server: s, hold };
-}
+const { cleanups, server, holding, harness, flush } = tracked();
 
 afterEach(async () => {
   vi.useRealTimers();
@@ -164,7 +151,7 @@ describe('id reuse (W12)', () => {
 
 describe('stop', () => {
   it('drains in-flight runs and their callbacks within the bound', async () => {
-    const { server: target, hold } = await holdingServer();
+    const target = await holding();
     const callback = await server();
     const h = await harness();
     const id = await h.scheduler.schedule({
@@ -183,7 +170,7 @@ describe('stop', () => {
     ).rejects.toBeInstanceOf(SchedulerStoppedError);
     await h.clock.settle();
     expect(stopped).toBe(false);
-    hold.open();
+    target.open();
     await stopping;
     expect(callback.requests).toHaveLength(1);
     const [run] = (await h.scheduler.jobHistory(id)) ?? [];
@@ -193,7 +180,7 @@ describe('stop', () => {
   });
 
   it('aborts runs still in flight at the bound and gives their leases back; idempotent', async () => {
-    const { server: target } = await holdingServer();
+    const target = await holding();
     const callback = await server();
     const h = await harness();
     const id = await h.scheduler.schedule({
@@ -255,7 +242,7 @@ describe('concurrency', () => {
   });
 
   it('a job removed while waiting for a slot never runs later (W14)', async () => {
-    const { server: target, hold } = await holdingServer();
+    const target = await holding();
     const h = await harness({ concurrency: 1 });
     await h.scheduler.schedule({
       id: 'a',
@@ -270,7 +257,7 @@ describe('concurrency', () => {
     await h.clock.advance(0);
     await target.waitForRequests(1);
     expect(await h.scheduler.remove('b')).toBe(true);
-    hold.open();
+    target.open();
     await eventually(async () => expect((await h.scheduler.jobStatus('a'))?.runs).toBe(1));
     await h.clock.settle();
     expect(target.requests.map((r) => r.path)).toEqual(['/a']);
@@ -323,7 +310,7 @@ describe('remove during a claim', () => {
 
 describe('overlap', () => {
   it("'skip' records an occurrence that comes due during a run as skipped (overlap)", async () => {
-    const { server: target, hold } = await holdingServer(1);
+    const target = await holding(1);
     const h = await harness();
     const id = await h.scheduler.schedule({
       schedule: { every: 1_000 },
@@ -338,14 +325,14 @@ describe('overlap', () => {
     const [skipped] = (await h.scheduler.jobHistory(id)) ?? [];
     expect(skipped).toMatchObject({ status: 'skipped', reason: 'overlap', payload: null });
     expect(skipped?.scheduledAt.getTime()).toBe(start + 1_000);
-    hold.open();
+    target.open();
     await eventually(async () => expect((await h.scheduler.jobStatus(id))?.runs).toBe(1));
     await h.clock.advance(1_000);
     await target.waitForRequests(2);
   });
 
   it("'allow' (the seed) overlaps runs of one job", async () => {
-    const { server: target, hold } = await holdingServer(1);
+    const target = await holding(1);
     const h = await harness();
     const id = await h.scheduler.schedule({
       schedule: { every: 1_000 },
@@ -357,7 +344,7 @@ describe('overlap', () => {
     await target.waitForRequests(2);
     await eventually(async () => expect((await h.scheduler.jobStatus(id))?.runs).toBe(1));
     expect((await h.scheduler.jobStatus(id))?.activeRuns).toBe(1);
-    hold.open();
+    target.open();
   });
 });
 
@@ -366,7 +353,7 @@ describe('missed runs after a restart', () => {
   async function restart(missedRuns: unknown, options: { missedRunGrace?: number } = {}) {
     const target = await server();
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const first = await harness({}, { storage, clock });
     const start = clock.now();
     const id = await first.scheduler.schedule({
@@ -417,7 +404,7 @@ describe('missed runs after a restart', () => {
 
   it("onRestart 'resume' (default) keeps jobs running; 'cancel' is the seed's behaviour", async () => {
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const first = await harness({}, { storage, clock });
     const id = await first.scheduler.schedule({
       schedule: { every: 1_000, startAt: clock.now() + 60_000 },
@@ -436,7 +423,7 @@ describe('several instances on one store', () => {
   it('each occurrence starts exactly once', async () => {
     const target = await server();
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const a = await harness({}, { storage, clock });
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -470,9 +457,9 @@ describe('several instances on one store', () => {
   });
 
   it('a job removed through another instance is aborted at the next lease renewal', async () => {
-    const { server: target } = await holdingServer();
+    const target = await holding();
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const a = await harness({ leaseDuration: 3_000 }, { storage, clock });
     const id = await a.scheduler.schedule({
       schedule: { every: 60_000 },
@@ -482,7 +469,7 @@ describe('several instances on one store', () => {
     await target.waitForRequests(1);
     const b = await harness(
       { leaseDuration: 3_000 },
-      { storage, clock: createTestClock(clock.now()) },
+      { storage, clock: createManualClock(clock.now()) },
     );
     expect(await b.scheduler.remove(id)).toBe(true);
     await clock.advance(1_000);
@@ -498,10 +485,10 @@ describe('several instances on one store', () => {
 
 describe('leases and takeover', () => {
   async function twoInstances(missedRuns: 'run-once' | 'skip') {
-    const { server: target, hold } = await holdingServer(1);
+    const target = await holding(1);
     const storage = createMemoryStorage();
-    const clockA = createTestClock();
-    const clockB = createTestClock(clockA.now());
+    const clockA = createManualClock();
+    const clockB = createManualClock(clockA.now());
     const a = await harness({ leaseDuration: 3_000 }, { storage, clock: clockA });
     const id = await a.scheduler.schedule({
       schedule: { every: 60_000, maxRuns: 1 },
@@ -516,18 +503,18 @@ describe('leases and takeover', () => {
       { storage, clock: clockB },
     );
     await clockB.advance(6_000);
-    return { target, hold, a, b, id, clockA };
+    return { target, a, b, id, clockA };
   }
 
   it('re-runs an occurrence whose owner died, with the same idempotency key; the stale owner is fenced out', async () => {
-    const { target, hold, a, b, id, clockA } = await twoInstances('run-once');
+    const { target, a, b, id, clockA } = await twoInstances('run-once');
     const requests = await target.waitForRequests(2);
     expect(requests[1]?.headers['idempotency-key']).toBe(requests[0]?.headers['idempotency-key']);
     await eventually(async () => expect(await state(b.scheduler, id)).toBe('completed'));
     // A wakes up: its renewal fails, it aborts its run and records nothing.
     await clockA.advance(1_000);
     await eventually(() => expect(target.requests[0]?.response.clientAborted).toBe(true));
-    hold.open();
+    target.open();
     await eventually(() => expect(a.logger.at('warn').length).toBeGreaterThan(0));
     const history = (await b.scheduler.jobHistory(id)) ?? [];
     expect(history.map((r) => r.status)).toEqual(['succeeded']);
@@ -547,9 +534,9 @@ describe('leases and takeover', () => {
   });
 
   it('renews the lease of a long run, so no other instance takes it over', async () => {
-    const { server: target, hold } = await holdingServer();
+    const target = await holding();
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const a = await harness({ leaseDuration: 3_000 }, { storage, clock });
     const id = await a.scheduler.schedule({
       schedule: { every: 60_000, maxRuns: 1 },
@@ -560,7 +547,7 @@ describe('leases and takeover', () => {
     const b = await harness({ leaseDuration: 3_000, pollInterval: 1_000 }, { storage, clock });
     for (let i = 0; i < 10; i++) await clock.advance(1_000);
     expect(target.requests).toHaveLength(1);
-    hold.open();
+    target.open();
     await eventually(async () =>
       expect((await b.scheduler.jobHistory(id))?.map((r) => r.status)).toEqual(['succeeded']),
     );
@@ -784,7 +771,7 @@ describe('requests, callbacks and errors', () => {
     const scheduler = await createScheduler({
       storage,
       logger: recordingLogger(),
-      clock: createTestClock(),
+      clock: createManualClock(),
       egress: {
         fetch: (input, init) => fetch(input, init),
         check: async (url) => {

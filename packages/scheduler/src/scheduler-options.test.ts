@@ -1,8 +1,8 @@
 import { createMemoryStorage } from '@again/storage-memory';
+import { createManualClock } from '@again/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createScheduler } from './scheduler.js';
 import { InvalidSchedulerOptionsError, resolveOptions } from './scheduler-options.js';
-import { createTestClock } from './test-utils/clock.js';
 import { tracked } from './test-utils/harness.js';
 import { spyStorage } from './test-utils/store-spy.js';
 
@@ -138,7 +138,7 @@ describe('resolveOptions: keys, storage and numbers', () => {
     it.each(capabilities)(
       '$name: looks at the store every $poll ms',
       async ({ shared, notifies, poll }) => {
-        const clock = createTestClock();
+        const clock = createManualClock();
         const spy = spyStorage(createMemoryStorage(), {
           clock,
           capabilities: { shared, notifies, clock: false },

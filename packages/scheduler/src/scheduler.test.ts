@@ -6,6 +6,7 @@
  */
 import { JobExistsError } from '@again/storage';
 import { createMemoryStorage } from '@again/storage-memory';
+import { closedPort, createManualClock, gate, startHttpsServer } from '@again/test-utils';
 import { createEgress } from '@again/url-guard';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallbackPayload } from './callback.js';
@@ -13,17 +14,14 @@ import { InvalidJobError, SchedulerStoppedError, SchedulerStorageError } from '.
 import { createScheduler } from './scheduler.js';
 import { InvalidSchedulerOptionsError } from './scheduler-options.js';
 import { InvalidQueryError } from './status.js';
-import { createTestClock } from './test-utils/clock.js';
 import {
   eventually,
   faultyStorage,
-  gate,
   loopbackEgress,
   recordingLogger,
   startScheduler,
   tracked,
 } from './test-utils/harness.js';
-import { closedPort, startHttpsServer } from './test-utils/servers.js';
 
 const { cleanups, server, harness, flush } = tracked();
 
@@ -296,7 +294,7 @@ describe('go-again tests/scheduler_test.go', () => {
 
   it('TestSchedulerDuplicateIDUsesJobsStorage', async () => {
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     // The id exists in storage only (created by another process), not in this instance.
     await storage.createJob({
       id: 'taken',
@@ -763,7 +761,7 @@ describe('go-again pkg/scheduler/scheduler_internal_test.go', () => {
 
   it('TestNewSchedulerWithError_ReconcilesRecoveredState', async () => {
     const storage = createMemoryStorage();
-    const clock = createTestClock();
+    const clock = createManualClock();
     const now = clock.now();
     await storage.createJob({ id: 'scheduled', spec: {}, nextRunAt: now + 60_000, now });
     await storage.createJob({ id: 'running', spec: {}, nextRunAt: now, now });

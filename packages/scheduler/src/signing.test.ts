@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { createMemoryStorage } from '@again/storage-memory';
+import { createManualClock, type RecordedRequest, type TestHandler } from '@again/test-utils';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliverCallback } from './callback.js';
@@ -18,10 +19,8 @@ import {
   WEBHOOK_HEADERS,
   webhookHeaders,
 } from './signing.js';
-import { createTestClock } from './test-utils/clock.js';
 import { eventually, tracked } from './test-utils/harness.js';
 import { job, occurrence, useRequestHarness } from './test-utils/request-harness.js';
-import type { RecordedRequest, TestHandler } from './test-utils/servers.js';
 
 /** A fresh Standard Webhooks secret of `bytes` random bytes. */
 function newSecret(bytes = 32): string {
@@ -613,7 +612,7 @@ describe('signed deliveries through createScheduler', () => {
     const [requestSecret, previous, callbackSecret] = [newSecret(), newSecret(), newSecret(48)];
     const target = await t.server(receiver(previous));
     const cb = await t.server(receiver(callbackSecret));
-    const clock = createTestClock(Math.floor(Date.now() / 1_000) * 1_000 - 30_000);
+    const clock = createManualClock(Math.floor(Date.now() / 1_000) * 1_000 - 30_000);
     const h = await t.harness(
       {
         signingSecrets: new Map<string, string | string[]>([

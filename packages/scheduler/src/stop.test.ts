@@ -5,11 +5,9 @@
  * stays leased until the lease expires.
  */
 import { createMemoryStorage } from '@again/storage-memory';
+import { createManualClock, type TestServer } from '@again/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTestClock } from './test-utils/clock.js';
 import { eventually, type Harness, tracked } from './test-utils/harness.js';
-import { holdingServer } from './test-utils/holding-server.js';
-import type { TestServer } from './test-utils/servers.js';
 import { claimAsOtherOwner, never, spyStorage } from './test-utils/store-spy.js';
 
 const t = tracked();
@@ -44,8 +42,8 @@ function stopping(h: Harness, timeout: number) {
 
 describe('stop({ timeout })', () => {
   it('resolves at its bound when runs never finish and the store never answers', async () => {
-    const { server: target } = await holdingServer(t);
-    const clock = createTestClock();
+    const target = await t.holding();
+    const clock = createManualClock();
     const inner = createMemoryStorage();
     const spy = spyStorage(inner, { clock, hooks: { releaseLeases: () => never() } });
     const h = await t.harness({ storage: spy.store }, { clock });
@@ -85,7 +83,7 @@ describe('stop({ timeout })', () => {
   });
 
   it('gives the leases of the runs it aborts back: the next start takes them over at once', async () => {
-    const { server: target } = await holdingServer(t, 3);
+    const target = await t.holding(3);
     const h = await t.harness({ leaseDuration: 30_000 });
     const ids = await startRuns(h, target, 3);
     const keys = target.requests.map((r) => r.headers['idempotency-key']);
@@ -119,8 +117,8 @@ describe('stop({ timeout })', () => {
   });
 
   it('gives back taken-over runs still waiting for a slot too', async () => {
-    const { server: target } = await holdingServer(t, 1);
-    const clock = createTestClock();
+    const target = await t.holding(1);
+    const clock = createManualClock();
     const storage = createMemoryStorage();
     const orphan = await claimAsOtherOwner(
       storage,

@@ -1,5 +1,5 @@
+import { createManualClock } from '@again/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createTestClock } from './test-utils/clock.js';
 import { createWakeTimer, MAX_TIMER_DELAY, sleepOn, systemClock } from './timer.js';
 
 describe('createWakeTimer', () => {
@@ -75,7 +75,7 @@ describe('createWakeTimer', () => {
 
 describe('sleepOn', () => {
   it('resolves after the delay on the given clock', async () => {
-    const clock = createTestClock(0);
+    const clock = createManualClock(0);
     let done = false;
     const sleeping = sleepOn(clock, 50).then(() => {
       done = true;
@@ -88,7 +88,7 @@ describe('sleepOn', () => {
   });
 
   it('rejects with the signal reason when aborted, and clears its timer', async () => {
-    const clock = createTestClock(0);
+    const clock = createManualClock(0);
     const controller = new AbortController();
     const sleeping = sleepOn(clock, 1_000, controller.signal);
     const reason = new Error('stop');

@@ -1,8 +1,8 @@
 import type { JobStore } from '@again/storage';
 import { runStorageConformance } from '@again/storage/conformance';
+import { PG_URL, pgTestContext } from '@again/test-utils/postgres';
 import * as vitest from 'vitest';
 import { createPostgresStorage } from './postgres-storage.js';
-import { PG_URL, pgTestContext } from './test-utils/postgres.js';
 
 const pg = await pgTestContext('conf');
 

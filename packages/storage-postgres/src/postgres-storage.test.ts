@@ -1,13 +1,19 @@
 import { type JobStore, StorageError, type WakeEvent } from '@again/storage';
+import {
+  backendPids,
+  createTestPool,
+  PG_URL,
+  pgTestContext,
+  taggedConnection,
+  terminateBackends,
+} from '@again/test-utils/postgres';
 import { Kysely, Migrator, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { wakePayload } from './operations.js';
 import type { PostgresStorageOptions } from './options.js';
 import { createPostgresStorage } from './postgres-storage.js';
 import { ADVISORY_LOCK_CLASS, MIGRATION_LOCK_TABLE, MIGRATION_TABLE, Queries } from './queries.js';
 import { claimAll, databaseNow, job, listenerPids, runEach } from './test-utils/jobs.js';
-import { PG_URL, pgTestContext } from './test-utils/postgres.js';
 
 const pg_ = await pgTestContext('store');
 const { admin } = pg_;
@@ -17,15 +23,6 @@ const opened: JobStore[] = [];
 afterEach(async () => {
   for (const store of opened.splice(0)) await store.close();
 });
-
-let apps = 0;
-/** A connection string whose backends carry a unique `application_name`, and that name. */
-function tagged(): { url: string; app: string } {
-  const app = `again_test_${process.pid}_${++apps}`;
-  const url = new URL(PG_URL);
-  url.searchParams.set('application_name', app);
-  return { url: url.toString(), app };
-}
 
 async function open(
   schema: string,
@@ -38,14 +35,6 @@ async function open(
   });
   opened.push(store);
   return store;
-}
-
-async function backendsOf(app: string): Promise<number[]> {
-  const { rows } = await admin.query<{ pid: number }>(
-    'select pid from pg_stat_activity where application_name = $1',
-    [app],
-  );
-  return rows.map((row) => row.pid);
 }
 
 async function storageError(promise: Promise<unknown>): Promise<StorageError> {
@@ -140,7 +129,7 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
   describe('upgrades', () => {
     /** A migrator on `schema`, with the store's migrations, and how to dispose of it. */
     function migratorOn(schema: string): { migrator: Migrator; destroy: () => Promise<void> } {
-      const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+      const pool = createTestPool({ max: 1 });
       const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
       const q = new Queries(schema);
       const migrator = new Migrator({
@@ -564,7 +553,7 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
 
       const [pid, ...others] = await listenerPids(admin, schema);
       expect(others).toEqual([]);
-      await admin.query('select pg_terminate_backend($1, 5000)', [pid]);
+      await terminateBackends(admin, [pid!]);
       await vi.waitFor(
         async () => {
           const pids = await listenerPids(admin, schema);
@@ -594,7 +583,7 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
   describe('connection loss', () => {
     it('a backend terminated in the middle of a claim: nothing is written, the next claim works', async () => {
       const schema = pg_.schema();
-      const { url, app } = tagged();
+      const { url, app } = taggedConnection();
       const store = await open(schema, { connectionString: url, clock: 'caller' });
       await store.createJob(job('a'));
       const before = await store.getJob('a');
@@ -621,7 +610,7 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
           },
           { timeout: 10_000, interval: 10 },
         );
-        await admin.query('select pg_terminate_backend($1, 5000)', [pid]);
+        await terminateBackends(admin, [pid!]);
         claimError = await claiming;
       } finally {
         await locker.query('rollback');
@@ -646,7 +635,7 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
 
     it('every backend of the pool terminated between operations: the store goes on, nothing lost or doubled', async () => {
       const schema = pg_.schema();
-      const { url, app } = tagged();
+      const { url, app } = taggedConnection();
       const store = await open(schema, {
         connectionString: url,
         clock: 'caller',
@@ -658,11 +647,9 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
       // Warm the pool up to several connections, then kill them all (a server restart, as seen
       // from the pool).
       await Promise.all(ids.map((id) => store.getJob(id)));
-      const pids = await backendsOf(app);
+      const pids = await backendPids(admin, app);
       expect(pids.length).toBeGreaterThan(1);
-      await admin.query('select pg_terminate_backend(pid, 5000) from unnest($1::int[]) as pid', [
-        pids,
-      ]);
+      await terminateBackends(admin, pids);
 
       const recorded = await store.completeRuns(
         first.runs.map((run) => ({
@@ -678,7 +665,7 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
       const second = await claimAll(store, 'a', { limit: 100 });
       const started = [...first.runs, ...second.runs].map((run) => run.jobId);
       expect(started.sort()).toEqual(ids);
-      expect(await backendsOf(app)).not.toContain(pids[0]);
+      expect(await backendPids(admin, app)).not.toContain(pids[0]);
       const { rows } = await admin.query(
         `select job_id, count(*)::int as entries from "${schema}".again_runs group by job_id
           having count(*) <> 1`,
@@ -689,8 +676,7 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
 
   describe('pool ownership', () => {
     it('close() leaves a pool it was given open, and gives back every connection it took', async () => {
-      const pool = new pg.Pool({ connectionString: PG_URL, max: 3 });
-      pool.on('error', () => {});
+      const pool = createTestPool({ max: 3 });
       try {
         const store = await createPostgresStorage({ pool, schema: pg_.schema() });
         await store.createJob(job('a'));
@@ -707,13 +693,13 @@ describe.skipIf(pg_.skipReason !== null)('createPostgresStorage on PostgreSQL', 
     });
 
     it('close() ends the pool it built from a connection string, listener included', async () => {
-      const { url, app } = tagged();
+      const { url, app } = taggedConnection();
       const store = await createPostgresStorage({ connectionString: url, schema: pg_.schema() });
       const subscription = await store.subscribe?.(() => {});
       await Promise.all([store.countJobs(), store.jobIds(), store.nextDueAt()]);
-      expect((await backendsOf(app)).length).toBeGreaterThan(1);
+      expect((await backendPids(admin, app)).length).toBeGreaterThan(1);
       await store.close();
-      await vi.waitFor(async () => expect(await backendsOf(app)).toEqual([]));
+      await vi.waitFor(async () => expect(await backendPids(admin, app)).toEqual([]));
       await subscription?.close(); // idempotent after close
       const closed = await storageError(store.countJobs());
       expect(closed.code).toBe('ERR_STORAGE_CLOSED');

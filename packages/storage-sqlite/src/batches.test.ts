@@ -2,12 +2,12 @@
 // entries, whatever their number (lists travel as one JSON parameter), with the same outcome as
 // the entries one at a time.
 import type { JobStore, RunCompletion } from '@again/storage';
+import { createTempDir } from '@again/test-utils';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStorage } from './sqlite-storage.js';
 import { intervalPlan, newJob, sequences, start, T0 } from './test-utils/jobs.js';
-import { createTempDir } from './test-utils/temp-dir.js';
 
 const dir = createTempDir();
 afterAll(() => dir.remove());

@@ -1,10 +1,10 @@
 import type { JobStore } from '@again/storage';
 import { runStorageConformance } from '@again/storage/conformance';
+import { createTempDir } from '@again/test-utils';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import * as vitest from 'vitest';
 import { createSqliteStorage } from './sqlite-storage.js';
-import { createTempDir } from './test-utils/temp-dir.js';
 
 const dir = createTempDir();
 vitest.afterAll(() => dir.remove());

@@ -2,12 +2,12 @@
 // renewLeases, claimExpiredRuns; no scheduler): racing claims and a SIGKILL in the middle of
 // claims. The workers run on virtual time (no sleeps); only process start-up and the SQLite work
 // itself take real time.
+
+import { createTempDir, forkScript, has } from '@again/test-utils';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStorage } from './sqlite-storage.js';
 import { T0 } from './test-utils/jobs.js';
-import { forkScript, has } from './test-utils/processes.js';
-import { createTempDir } from './test-utils/temp-dir.js';
 
 const dir = createTempDir();
 afterAll(() => dir.remove());
@@ -20,7 +20,7 @@ const EVERY = 1000;
 /** Forks a claim worker on `file` (see `test-utils/claim-worker.mjs`). */
 function claimWorker(file: string, owner: string, mode: 'race' | 'crash') {
   const args = [file, owner, String(CLAIM_NOW), String(LEASE), String(EVERY), mode];
-  return forkScript('./claim-worker.mjs', args);
+  return forkScript(new URL('./test-utils/claim-worker.mjs', import.meta.url), args);
 }
 
 /** The plan the workers use (interval jobs ending at their spec's `last`). */

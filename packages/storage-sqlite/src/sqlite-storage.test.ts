@@ -1,5 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { JobExistsError, StorageError } from '@again/storage';
+import { createTempDir } from '@again/test-utils';
 import Database from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, Migrator, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,6 @@ import {
   start,
   T0,
 } from './test-utils/jobs.js';
-import { createTempDir } from './test-utils/temp-dir.js';
 
 const dir = createTempDir();
 afterAll(() => dir.remove());

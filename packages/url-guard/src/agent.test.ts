@@ -1,4 +1,5 @@
 import type { LookupAddress } from 'node:dns';
+import { startHttpServer, type TestServer } from '@again/test-utils';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuardedLookup } from './agent.js';
@@ -6,7 +7,7 @@ import { createGuardedAgent } from './egress.js';
 import { UrlGuardError, UrlPolicyError } from './errors.js';
 import { compiledPolicyOf, createUrlPolicy } from './policy.js';
 import type { Resolver } from './resolver.js';
-import { startHttpServer, type TestServer, tableResolver } from './test-utils/servers.js';
+import { tableResolver } from './test-utils/resolver.js';
 
 function guardError(error: unknown): UrlGuardError {
   let current: unknown = error;
@@ -73,8 +74,8 @@ describe('createGuardedAgent with undici.request', () => {
   let forbidden: TestServer;
   let allowed: TestServer;
   beforeAll(async () => {
-    forbidden = await startHttpServer('127.0.0.1', (_req, res) => res.end('secret'));
-    allowed = await startHttpServer('127.0.0.2', (_req, res) => res.end('fine'));
+    forbidden = await startHttpServer((_req, res) => res.end('secret'), { host: '127.0.0.1' });
+    allowed = await startHttpServer((_req, res) => res.end('fine'), { host: '127.0.0.2' });
   });
   afterAll(async () => {
     await forbidden.close();
@@ -84,7 +85,7 @@ describe('createGuardedAgent with undici.request', () => {
   it('checks IP literal hosts, which never reach lookup: no connection is opened', async () => {
     const agent = createGuardedAgent();
     try {
-      const error = await request(`${forbidden.origin}/`, { dispatcher: agent }).catch(
+      const error = await request(`${forbidden.url}/`, { dispatcher: agent }).catch(
         (e: unknown) => e,
       );
       expect(guardError(error)).toMatchObject({ reason: 'private-address', address: '127.0.0.1' });
@@ -119,7 +120,7 @@ describe('createGuardedAgent with undici.request', () => {
       resolver: tableResolver({ 'allowed.test': ['127.0.0.2'] }),
     });
     try {
-      const byLiteral = await request(`${allowed.origin}/`, { dispatcher: agent });
+      const byLiteral = await request(`${allowed.url}/`, { dispatcher: agent });
       expect(await byLiteral.body.text()).toBe('fine');
       const byName = await request(`http://allowed.test:${allowed.port}/`, { dispatcher: agent });
       expect(await byName.body.text()).toBe('fine');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type CheckUrlOptions, checkUrl } from './check.js';
 import { UrlGuardError, UrlPolicyError } from './errors.js';
 import type { Resolver } from './resolver.js';
-import { tableResolver } from './test-utils/servers.js';
+import { tableResolver } from './test-utils/resolver.js';
 
 // Documentation and test addresses stand in for "public" answers; nothing here opens a socket.
 const PUBLIC = '93.184.215.14';

@@ -1,17 +1,17 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type RecordedRequest,
+  selfSignedCertificate,
+  startHttpServer,
+  startHttpsServer,
+  type TestServer,
+} from '@again/test-utils';
 import ky, { HTTPError } from 'ky';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEgress, type Egress, type EgressOptions } from './egress.js';
 import { UrlGuardError } from './errors.js';
 import type { Resolver } from './resolver.js';
-import {
-  makeSelfSignedCert,
-  type RecordedRequest,
-  startHttpServer,
-  startHttpsServer,
-  type TestServer,
-  tableResolver,
-} from './test-utils/servers.js';
+import { tableResolver } from './test-utils/resolver.js';
 
 // Two loopback servers: `allowed` on 127.0.0.2 (opened deliberately with allowedAddresses) and
 // `forbidden` on 127.0.0.1 (never allowed). Every refusal test counts TCP connections on
@@ -32,8 +32,8 @@ function json(
   res.end(JSON.stringify(body));
 }
 
-function routes(req: RecordedRequest, res: ServerResponse): void {
-  const url = new URL(req.url, 'http://placeholder');
+function routes(_incoming: IncomingMessage, res: ServerResponse, req: RecordedRequest): void {
+  const url = new URL(req.path, 'http://placeholder');
   const to = url.searchParams.get('to');
   switch (url.pathname) {
     case '/ok':
@@ -75,11 +75,11 @@ function routes(req: RecordedRequest, res: ServerResponse): void {
 }
 
 beforeAll(async () => {
-  cert = makeSelfSignedCert(['example.test', 'secure.test']);
-  allowed = await startHttpServer('127.0.0.2', routes);
-  forbidden = await startHttpServer('127.0.0.1', routes);
-  plain = await startHttpServer('127.0.0.2', routes);
-  secure = await startHttpsServer('127.0.0.2', cert, routes);
+  cert = selfSignedCertificate(['example.test', 'secure.test']);
+  allowed = await startHttpServer(routes, { host: '127.0.0.2' });
+  forbidden = await startHttpServer(routes, { host: '127.0.0.1' });
+  plain = await startHttpServer(routes, { host: '127.0.0.2' });
+  secure = await startHttpsServer(routes, { host: '127.0.0.2', tls: cert });
 });
 
 afterAll(async () => {
@@ -125,15 +125,15 @@ async function refusal(promise: Promise<unknown>): Promise<UrlGuardError> {
 }
 
 function redirectTo(server: TestServer, target: string, status = 302): string {
-  return `${server.origin}/redirect?status=${status}&to=${encodeURIComponent(target)}`;
+  return `${server.url}/redirect?status=${status}&to=${encodeURIComponent(target)}`;
 }
 
 describe('guarded fetch: allowed requests', () => {
   it('fetches an allowed literal and returns a standard Response', async () => {
-    const response = await egress().fetch(`${allowed.origin}/ok`);
+    const response = await egress().fetch(`${allowed.url}/ok`);
     expect(response).toBeInstanceOf(globalThis.Response);
     expect(response.status).toBe(200);
-    expect(response.url).toBe(`${allowed.origin}/ok`);
+    expect(response.url).toBe(`${allowed.url}/ok`);
     expect(response.redirected).toBe(false);
     expect(await response.json()).toMatchObject({ ok: true, host: `127.0.0.2:${allowed.port}` });
   });
@@ -145,23 +145,23 @@ describe('guarded fetch: allowed requests', () => {
 
   it('keeps headers (several set-cookie), clone() keeps url, and null-body statuses work', async () => {
     const e = egress();
-    const response = await e.fetch(`${allowed.origin}/cookies`);
+    const response = await e.fetch(`${allowed.url}/cookies`);
     expect(response.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
     expect(response.headers.get('x-extra')).toBe('yes');
     const copy = response.clone();
     expect(copy).toBeInstanceOf(Response);
-    expect(copy.url).toBe(`${allowed.origin}/cookies`);
+    expect(copy.url).toBe(`${allowed.url}/cookies`);
     expect(await copy.json()).toEqual({});
-    const empty = await e.fetch(`${allowed.origin}/empty`);
+    const empty = await e.fetch(`${allowed.url}/empty`);
     expect(empty.status).toBe(204);
     expect(empty.body).toBeNull();
-    const head = await e.fetch(`${allowed.origin}/ok`, { method: 'HEAD' });
+    const head = await e.fetch(`${allowed.url}/ok`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
   });
 
   it('returns 3xx responses without a Location as they are', async () => {
-    const response = await egress().fetch(`${allowed.origin}/redirect?status=302`);
+    const response = await egress().fetch(`${allowed.url}/redirect?status=302`);
     expect(response.status).toBe(302);
     expect(await response.text()).toBe('moved');
   });
@@ -183,7 +183,7 @@ describe('guarded fetch: allowed requests', () => {
 
 describe('guarded fetch: refusals open no connection', () => {
   it('refuses an internal literal before connecting', async () => {
-    const error = await refusal(egress().fetch(`${forbidden.origin}/`));
+    const error = await refusal(egress().fetch(`${forbidden.url}/`));
     expect(error).toMatchObject({ reason: 'private-address', address: '127.0.0.1' });
   });
 
@@ -198,9 +198,9 @@ describe('guarded fetch: refusals open no connection', () => {
 
   it('refuses URLs by policy without touching the network', async () => {
     const e = egress({ allowedSchemes: ['https'] });
-    expect((await refusal(e.fetch(`${allowed.origin}/ok`))).reason).toBe('scheme');
+    expect((await refusal(e.fetch(`${allowed.url}/ok`))).reason).toBe('scheme');
     expect((await refusal(e.fetch('https://user:pw@example.test/'))).reason).toBe('userinfo');
-    expect(allowed.requests.filter((r) => r.url === '/never')).toHaveLength(0);
+    expect(allowed.requests.filter((r) => r.path === '/never')).toHaveLength(0);
   });
 });
 
@@ -276,39 +276,39 @@ describe('redirects are re-checked on every hop', () => {
 
   it('an https to http redirect is refused even when http is allowed', async () => {
     const e = egress({ dispatcherOptions: { connect: { ca: cert.cert } } });
-    const target = `${plain.origin}/ok`;
+    const target = `${plain.url}/ok`;
     const error = await refusal(
-      e.fetch(redirectTo({ ...secure, origin: `https://example.test:${secure.port}` }, target)),
+      e.fetch(redirectTo({ ...secure, url: `https://example.test:${secure.port}` }, target)),
     );
     expect(error).toMatchObject({ reason: 'redirect-downgrade', url: target });
     expect(plain.connections).toBe(0);
   });
 
   it('follows allowed redirects up to maxRedirects and reports the final URL', async () => {
-    const response = await egress({ maxRedirects: 3 }).fetch(`${allowed.origin}/chain?n=3`);
+    const response = await egress({ maxRedirects: 3 }).fetch(`${allowed.url}/chain?n=3`);
     expect(await response.json()).toEqual({ done: true });
     expect(response.redirected).toBe(true);
-    expect(response.url).toBe(`${allowed.origin}/chain?n=0`);
+    expect(response.url).toBe(`${allowed.url}/chain?n=0`);
   });
 
   it('refuses the redirect after maxRedirects', async () => {
     expect(
-      (await refusal(egress({ maxRedirects: 3 }).fetch(`${allowed.origin}/chain?n=4`))).reason,
+      (await refusal(egress({ maxRedirects: 3 }).fetch(`${allowed.url}/chain?n=4`))).reason,
     ).toBe('redirect-limit');
     expect(
-      (await refusal(egress({ maxRedirects: 0 }).fetch(`${allowed.origin}/chain?n=1`))).reason,
+      (await refusal(egress({ maxRedirects: 0 }).fetch(`${allowed.url}/chain?n=1`))).reason,
     ).toBe('redirect-limit');
   });
 
   it('the default limit is 10', async () => {
-    await expect(egress().fetch(`${allowed.origin}/chain?n=10`)).resolves.toBeInstanceOf(Response);
-    expect((await refusal(egress().fetch(`${allowed.origin}/chain?n=11`))).reason).toBe(
+    await expect(egress().fetch(`${allowed.url}/chain?n=10`)).resolves.toBeInstanceOf(Response);
+    expect((await refusal(egress().fetch(`${allowed.url}/chain?n=11`))).reason).toBe(
       'redirect-limit',
     );
   });
 
   it('detects loops', async () => {
-    expect((await refusal(egress().fetch(`${allowed.origin}/loop`))).reason).toBe('redirect-loop');
+    expect((await refusal(egress().fetch(`${allowed.url}/loop`))).reason).toBe('redirect-loop');
   });
 
   it('refuses an unparsable Location', async () => {
@@ -319,10 +319,10 @@ describe('redirects are re-checked on every hop', () => {
 
   it('redirect "manual" returns the redirect; "error" refuses it', async () => {
     const e = egress();
-    const url = redirectTo(allowed, `${forbidden.origin}/secret`);
+    const url = redirectTo(allowed, `${forbidden.url}/secret`);
     const manual = await e.fetch(url, { redirect: 'manual' });
     expect(manual.status).toBe(302);
-    expect(manual.headers.get('location')).toBe(`${forbidden.origin}/secret`);
+    expect(manual.headers.get('location')).toBe(`${forbidden.url}/secret`);
     expect((await refusal(e.fetch(url, { redirect: 'error' }))).reason).toBe('redirect-refused');
     const request = new Request(url, { redirect: 'manual' });
     expect((await e.fetch(request)).status).toBe(302);
@@ -403,7 +403,7 @@ describe('redirect method and body rules (fetch spec)', () => {
         controller.close();
       },
     });
-    const response = await egress().fetch(`${allowed.origin}/echo`, {
+    const response = await egress().fetch(`${allowed.url}/echo`, {
       method: 'POST',
       body: stream,
       duplex: 'half',
@@ -478,7 +478,7 @@ describe('HTTPS: SNI and Host stay the URL host while the connection goes to the
 describe('ky 1.9 with the egress fetch (ky passes a Request object)', () => {
   it('gets JSON', async () => {
     const api = ky.create({ fetch: egress().fetch, retry: 0 });
-    expect(await api.get(`${allowed.origin}/ok`).json()).toMatchObject({ ok: true });
+    expect(await api.get(`${allowed.url}/ok`).json()).toMatchObject({ ok: true });
   });
 
   it('posts JSON through a 307 redirect (the body is replayed) and runs afterResponse hooks', async () => {
@@ -503,16 +503,16 @@ describe('ky 1.9 with the egress fetch (ky passes a Request object)', () => {
 
   it('turns an error status into ky HTTPError', async () => {
     const api = ky.create({ fetch: egress().fetch, retry: 0 });
-    const error = await api.get(`${allowed.origin}/missing`).catch((e: unknown) => e);
+    const error = await api.get(`${allowed.url}/missing`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HTTPError);
     expect((error as HTTPError).response.status).toBe(404);
   });
 
   it('surfaces refusals as UrlGuardError, including on redirects', async () => {
     const api = ky.create({ fetch: egress().fetch, retry: 0 });
-    expect((await refusal(api.get(`${forbidden.origin}/`).text())).reason).toBe('private-address');
+    expect((await refusal(api.get(`${forbidden.url}/`).text())).reason).toBe('private-address');
     const redirected = await refusal(
-      api.get(redirectTo(allowed, `${forbidden.origin}/secret`)).text(),
+      api.get(redirectTo(allowed, `${forbidden.url}/secret`)).text(),
     );
     expect(redirected.reason).toBe('private-address');
   });
@@ -522,7 +522,7 @@ describe('abort, proxies and close', () => {
   it('aborts an in-flight request with the signal', async () => {
     const controller = new AbortController();
     const before = allowed.requests.length;
-    const pending = egress().fetch(`${allowed.origin}/hang`, { signal: controller.signal });
+    const pending = egress().fetch(`${allowed.url}/hang`, { signal: controller.signal });
     await vi.waitFor(() => expect(allowed.requests.length).toBe(before + 1));
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
@@ -539,13 +539,13 @@ describe('abort, proxies and close', () => {
   });
 
   it('ignores environment proxies: requests go straight to the checked address', async () => {
-    const proxy = await startHttpServer('127.0.0.2', (_req, res) => res.end('proxied'));
-    vi.stubEnv('HTTP_PROXY', proxy.origin);
-    vi.stubEnv('http_proxy', proxy.origin);
-    vi.stubEnv('HTTPS_PROXY', proxy.origin);
+    const proxy = await startHttpServer((_req, res) => res.end('proxied'), { host: '127.0.0.2' });
+    vi.stubEnv('HTTP_PROXY', proxy.url);
+    vi.stubEnv('http_proxy', proxy.url);
+    vi.stubEnv('HTTPS_PROXY', proxy.url);
     vi.stubEnv('NODE_USE_ENV_PROXY', '1');
     try {
-      const response = await egress().fetch(`${allowed.origin}/ok`);
+      const response = await egress().fetch(`${allowed.url}/ok`);
       expect(await response.json()).toMatchObject({ ok: true });
       expect(proxy.connections).toBe(0);
     } finally {
@@ -561,7 +561,7 @@ describe('abort, proxies and close', () => {
       allowedAddresses: ['127.0.0.2'],
     });
     await e.close();
-    await expect(e.fetch(`${allowed.origin}/ok`)).rejects.toThrow();
+    await expect(e.fetch(`${allowed.url}/ok`)).rejects.toThrow();
   });
 
   it('refuses non-URL input with a typed error', async () => {

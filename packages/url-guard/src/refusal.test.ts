@@ -3,12 +3,13 @@
  * on `UrlGuardError`, the structural `isUrlPolicyRefusal`, and `egress.isRefusal` with fake
  * resolvers that fail in each way.
  */
+
+import { startHttpServer } from '@again/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEgress, type Egress } from './egress.js';
 import { URL_GUARD_REASONS, UrlGuardError } from './errors.js';
 import { isTemporaryResolverFailure, isUrlPolicyRefusal } from './refusal.js';
 import type { Resolver } from './resolver.js';
-import { startHttpServer } from './test-utils/servers.js';
 
 const PUBLIC = '93.184.215.14';
 
@@ -224,7 +225,7 @@ describe('egress.isRefusal with resolvers that fail in each way', () => {
   });
 
   it('classifies a resolver failure at connect time (inside the dispatcher lookup) too', async () => {
-    const server = await startHttpServer('127.0.0.2', (_req, res) => res.end('ok'));
+    const server = await startHttpServer((_req, res) => res.end('ok'), { host: '127.0.0.2' });
     try {
       let calls = 0;
       // The check passes; the lookup at connect time (the second call) fails temporarily.

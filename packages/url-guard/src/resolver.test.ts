@@ -1,9 +1,9 @@
+import { startHttpServer, type TestServer } from '@again/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkUrl } from './check.js';
 import { createEgress } from './egress.js';
 import { UrlGuardError } from './errors.js';
 import { raceAbort, systemResolver } from './resolver.js';
-import { startHttpServer, type TestServer } from './test-utils/servers.js';
 
 // The system resolver is exercised only with "localhost", which getaddrinfo answers from
 // /etc/hosts without any network traffic.
@@ -49,7 +49,7 @@ describe('raceAbort', () => {
 describe('guarded fetch with the system resolver', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startHttpServer('127.0.0.1', (_req, res) => res.end('local'));
+    server = await startHttpServer((_req, res) => res.end('local'), { host: '127.0.0.1' });
   });
   afterAll(async () => {
     await server.close();

@@ -2,10 +2,10 @@
 // clock, a 127.0.0.1 target that holds each request 400 ms): it must keep every promise.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LoadWorker, startLoadWorker } from '../test-utils/load.js';
-import { doubleDeliveries, type LoadTarget, startLoadTarget } from '../test-utils/load-target.js';
+import { doubleDeliveries, startTarget, type Target } from '../test-utils/target.js';
 
 const workers: LoadWorker[] = [];
-let target: LoadTarget | undefined;
+let target: Target | undefined;
 
 afterEach(async () => {
   for (const worker of workers.splice(0)) await worker.kill();
@@ -17,7 +17,7 @@ const STOP_TIMEOUT = 300;
 
 describe('one scheduler process, overloaded', () => {
   it('no double delivery, renewals in time, stop bounded, the event loop never blocked long', async () => {
-    const server = await startLoadTarget(400);
+    const server = await startTarget({ delay: 400 });
     target = server;
     // 120 jobs every 100 ms: 1,200 occurrences/s offered; 20 slots / 0.4 s = 50/s of capacity.
     const worker = startLoadWorker({

@@ -3,9 +3,9 @@
 // processes that stayed alive, none may be lost, and the runs the dead process held must be taken
 // over (and re-sent, with the same idempotency key) within one lease plus one poll interval.
 import { createPostgresStorage } from '@again/storage-postgres';
+import { PG_URL, pgTestContext } from '@again/test-utils/postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PG_URL, pgTestContext } from './test-utils/postgres.js';
-import { startTarget, type Target } from './test-utils/target.js';
+import { startTarget, type Target } from '../test-utils/target.js';
 import { startWorker, type Worker } from './test-utils/workers.js';
 
 const pg = await pgTestContext('instances');
@@ -38,7 +38,7 @@ describe.skipIf(pg.skipReason !== null)(
       const schema = pg.schema();
       // Migrate once up front (the instances would also manage, under the advisory lock).
       await (await createPostgresStorage({ connectionString: PG_URL, schema })).close();
-      const server = await startTarget(20);
+      const server = await startTarget({ delay: 20 });
       target = server;
       const ids = ['a', 'b', 'killed'];
       const share = Math.ceil(OCCURRENCES / ids.length);

@@ -3,17 +3,17 @@
 // must leave no run `running`, the file sound, and no occurrence started twice by the survivor.
 import { createScheduler, type JobInput } from '@again/scheduler';
 import { createSqliteStorage } from '@again/storage-sqlite';
+import { createTempDir } from '@again/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type LoadWorker, readLedger, startLoadWorker } from '../test-utils/load.js';
-import { type LoadTarget, startLoadTarget } from '../test-utils/load-target.js';
-import { createTempDir } from './test-utils/temp-dir.js';
+import { startTarget, type Target } from '../test-utils/target.js';
 
 const dir = createTempDir();
 afterAll(() => dir.remove());
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const workers: LoadWorker[] = [];
-let target: LoadTarget | undefined;
+let target: Target | undefined;
 
 afterEach(async () => {
   for (const worker of workers.splice(0)) await worker.kill();
@@ -39,7 +39,7 @@ const MAX_RUNS = 10;
 describe('SIGKILL at random moments on a slow store', () => {
   it('ends with no run left running and every started occurrence accounted for', async () => {
     const file = dir.file();
-    const server = await startLoadTarget(60);
+    const server = await startTarget({ delay: 60 });
     target = server;
     const jobs = Array.from({ length: 30 }, (_, i) => ({
       id: `job-${i}`,
@@ -94,7 +94,7 @@ describe('SIGKILL at random moments on a slow store', () => {
     const missing = [...server.deliveries.keys()].filter((key) => !inLedger.has(key));
     expect(missing).toEqual([]);
     const repeatedByLive = [...server.deliveries].filter(
-      ([, by]) => !by.slice(0, -1).every((instance) => killed.has(instance)),
+      ([, by]) => !by.slice(0, -1).every((delivery) => killed.has(delivery.by)),
     );
     expect(repeatedByLive).toEqual([]);
   }, 120_000);

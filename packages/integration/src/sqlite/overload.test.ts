@@ -4,17 +4,17 @@
 // about bounds the engine promises (renewal gaps, takeover, stop), with room for a busy machine.
 import { createScheduler, type JobInput } from '@again/scheduler';
 import { createSqliteStorage } from '@again/storage-sqlite';
+import { createTempDir } from '@again/test-utils';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type LoadWorker, readLedger, runningOf, startLoadWorker } from '../test-utils/load.js';
-import { doubleDeliveries, type LoadTarget, startLoadTarget } from '../test-utils/load-target.js';
-import { createTempDir } from './test-utils/temp-dir.js';
+import { doubleDeliveries, startTarget, type Target } from '../test-utils/target.js';
 
 const dir = createTempDir();
 afterAll(() => dir.remove());
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const workers: LoadWorker[] = [];
-let target: LoadTarget | undefined;
+let target: Target | undefined;
 
 afterEach(async () => {
   for (const worker of workers.splice(0)) await worker.kill();
@@ -41,7 +41,7 @@ const STOP_TIMEOUT = 300;
 describe('three scheduler processes on one SQLite file, overloaded', () => {
   it('no double delivery by live instances, renewals in time, a dead instance taken over, stop bounded', async () => {
     const file = dir.file();
-    const server = await startLoadTarget(400); // every run is in flight for 400 ms
+    const server = await startTarget({ delay: 400 }); // every run is in flight for 400 ms
     target = server;
     // 60 jobs every 200 ms: 300 occurrences/s offered; 3 x 20 slots / 0.4 s = 150/s of capacity.
     await storeJobs(

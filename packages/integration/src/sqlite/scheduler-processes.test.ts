@@ -2,12 +2,11 @@
 // processes take real time; every assertion is about what happened, never about when).
 import { createScheduler, type JobInput, type SchedulerLogger } from '@again/scheduler';
 import { createSqliteStorage } from '@again/storage-sqlite';
+import { createTempDir, forkScript, has, type Worker } from '@again/test-utils';
 import { createEgress } from '@again/url-guard';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { forkScript, has, type Worker } from './test-utils/processes.js';
-import { startTarget, type Target } from './test-utils/target.js';
-import { createTempDir } from './test-utils/temp-dir.js';
+import { startTarget, type Target } from '../test-utils/target.js';
 
 const dir = createTempDir();
 afterAll(() => dir.remove());
@@ -46,7 +45,11 @@ async function scheduleJobs(file: string, jobs: JobInput[]): Promise<void> {
 }
 
 function startWorker(file: string, instanceId: string, leaseDuration: number): Worker {
-  const worker = forkScript('./scheduler-worker.mjs', [file, instanceId, String(leaseDuration)]);
+  const worker = forkScript(new URL('./test-utils/scheduler-worker.mjs', import.meta.url), [
+    file,
+    instanceId,
+    String(leaseDuration),
+  ]);
   workers.push(worker);
   return worker;
 }

@@ -4,11 +4,10 @@
 import { createScheduler, type Scheduler, type SchedulerLogger } from '@again/scheduler';
 import type { JobStore } from '@again/storage';
 import { createSqliteStorage } from '@again/storage-sqlite';
+import { createManualClock, createTempDir, type ManualClock } from '@again/test-utils';
 import { createEgress } from '@again/url-guard';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createManualClock, type ManualClock } from './test-utils/manual-clock.js';
-import { startTarget, type Target } from './test-utils/target.js';
-import { createTempDir } from './test-utils/temp-dir.js';
+import { startTarget, type Target } from '../test-utils/target.js';
 
 const dir = createTempDir();
 afterAll(() => dir.remove());

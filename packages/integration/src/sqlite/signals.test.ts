@@ -3,11 +3,10 @@
 // file runs the occurrence again at once (the lease is a minute long), with the same key.
 import { createScheduler } from '@again/scheduler';
 import { createSqliteStorage } from '@again/storage-sqlite';
+import { createTempDir, forkScript, has, type Worker } from '@again/test-utils';
 import { createEgress } from '@again/url-guard';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { forkScript, has, type Worker } from './test-utils/processes.js';
-import { startTarget, type Target } from './test-utils/target.js';
-import { createTempDir } from './test-utils/temp-dir.js';
+import { startTarget, type Target } from '../test-utils/target.js';
 
 const dir = createTempDir();
 afterAll(() => dir.remove());
@@ -29,7 +28,10 @@ describe('stopOnSignals() in a real process', () => {
     target = await startTarget();
     target.hold(true); // the run stays in flight
     const file = dir.file();
-    const worker = forkScript('./signal-worker.mjs', [file, `${target.url}/long`]);
+    const worker = forkScript(new URL('./test-utils/signal-worker.mjs', import.meta.url), [
+      file,
+      `${target.url}/long`,
+    ]);
     workers.push(worker);
     await worker.waitFor(has('ready'));
     await vi.waitFor(() => expect(target.keys.size).toBe(1), { timeout: 10_000, interval: 10 });

@@ -1,5 +1,4 @@
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { type Exit, forkScript, handled, has } from '@again/test-utils';
 import Database from 'better-sqlite3';
 
 /** What a load worker reports when it stops (see `load-worker.mjs`). */
@@ -37,39 +36,21 @@ export interface LoadWorker {
   /** Resolves with the stats once the worker stopped; rejects if it dies first. */
   readonly done: Promise<LoadStats>;
   /** Resolves once the process has exited. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<Exit>;
   kill(): Promise<void>;
 }
 
 /** Starts `load-worker.mjs` in a child process. */
 export function startLoadWorker(options: LoadWorkerOptions): LoadWorker {
-  const script = fileURLToPath(new URL('./load-worker.mjs', import.meta.url));
-  const child = fork(script, [JSON.stringify(options)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const message = <T>(key: string): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      child.on('message', (m: Record<string, unknown>) => {
-        if (key in m) resolve(m as T);
-      });
-      void exited.then(({ code, signal }) =>
-        reject(new Error(`load worker exited (code ${code}, signal ${signal}) before "${key}"`)),
-      );
-    });
-  const ready = message('ready').then(() => undefined);
-  const done = message<{ stats: LoadStats }>('done').then((m) => m.stats);
-  ready.catch(() => {});
-  done.catch(() => {});
+  const worker = forkScript(new URL('./load-worker.mjs', import.meta.url), [
+    JSON.stringify(options),
+  ]);
   return {
-    ready,
-    done,
-    exited,
+    ready: handled(worker.waitFor(has('ready')).then(() => undefined)),
+    done: handled(worker.waitFor(has('done', 'stats')).then((m) => m.stats as LoadStats)),
+    exited: worker.exited,
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
+      await worker.kill();
     },
   };
 }

@@ -1,41 +1,31 @@
-import http from 'node:http';
-import net from 'node:net';
+// Test helpers: servers on 127.0.0.1 closed after each test (built on @again/test-utils), and
+// errors shaped the way Node's bindings shape them.
+import type http from 'node:http';
+import type net from 'node:net';
 import { getSystemErrorMap } from 'node:util';
+import { listen as listenOnLoopback, startHttpServer } from '@again/test-utils';
 import { onTestFinished } from 'vitest';
 
-type Server = net.Server | http.Server;
-
-/** Listens on 127.0.0.1 on a free port, and closes the server (and its sockets) after the test. */
-export async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const sockets = new Set<net.Socket>();
-  server.on('connection', (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  onTestFinished(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return (server.address() as net.AddressInfo).port;
+/**
+ * Listens on 127.0.0.1 on a free port, and closes the server (and its sockets) after the test.
+ *
+ * @returns the port
+ */
+export async function listen(server: net.Server): Promise<number> {
+  const listening = await listenOnLoopback(server);
+  onTestFinished(() => listening.close());
+  return listening.port;
 }
 
-/** A 127.0.0.1 port with nothing listening: bound once by us, then released. */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** Starts an HTTP server on 127.0.0.1 and returns its base URL. */
+/**
+ * Starts an HTTP server on 127.0.0.1, closed after the test.
+ *
+ * @returns its base URL
+ */
 export async function httpServer(handler: http.RequestListener): Promise<string> {
-  const port = await listen(http.createServer(handler));
-  return `http://127.0.0.1:${port}`;
+  const server = await startHttpServer(handler);
+  onTestFinished(() => server.close());
+  return server.url;
 }
 
 /** Resolves with the error a `net` socket emits. */

@@ -1,16 +1,23 @@
 /**
  * Scheduler test harness: a memory store, a hand-driven clock, a log recorder and an egress
- * that deliberately allows 127.0.0.1 (the only address tests talk to).
+ * that deliberately allows 127.0.0.1 (the only address tests talk to). The servers and the clock
+ * come from `@again/test-utils`.
  */
 import type { JobStore } from '@again/storage';
 import { createMemoryStorage } from '@again/storage-memory';
+import {
+  createManualClock,
+  type HoldingServer,
+  type ManualClock,
+  startHoldingServer,
+  startHttpServer,
+  type TestServer,
+} from '@again/test-utils';
 import { createEgress } from '@again/url-guard';
 import { vi } from 'vitest';
 import type { SchedulerLogger } from '../logger.js';
 import { createScheduler, type Scheduler } from '../scheduler.js';
 import type { SchedulerOptions } from '../scheduler-options.js';
-import { createTestClock, type TestClock } from './clock.js';
-import { startHttpServer, type TestServer } from './servers.js';
 
 /** One recorded log call. */
 export interface LogEntry {
@@ -67,7 +74,7 @@ export function loopbackEgress(ca?: string): ReturnType<typeof createEgress> {
 export interface Harness {
   readonly scheduler: Scheduler;
   readonly storage: JobStore;
-  readonly clock: TestClock;
+  readonly clock: ManualClock;
   readonly logger: RecordingLogger;
 }
 
@@ -77,10 +84,10 @@ export interface Harness {
  */
 export async function startScheduler(
   options: Partial<SchedulerOptions> = {},
-  shared: { storage?: JobStore; clock?: TestClock } = {},
+  shared: { storage?: JobStore; clock?: ManualClock } = {},
 ): Promise<Harness> {
   const storage = shared.storage ?? createMemoryStorage();
-  const clock = shared.clock ?? createTestClock();
+  const clock = shared.clock ?? createManualClock();
   const logger = recordingLogger();
   const scheduler = await createScheduler({
     storage,
@@ -97,21 +104,6 @@ export async function startScheduler(
 /** Waits (polling, real time) until `check` stops throwing; for I/O the test cannot drive. */
 export function eventually<T>(check: () => T | Promise<T>, timeout = 5_000): Promise<T> {
   return vi.waitFor(check, { timeout, interval: 5 });
-}
-
-/** A promise with its resolve function, to hold a test server's response. */
-export interface Gate {
-  readonly promise: Promise<void>;
-  open(): void;
-}
-
-/** Creates a closed {@link Gate}. */
-export function gate(): Gate {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
 }
 
 /**
@@ -146,6 +138,11 @@ export interface Tracked {
   readonly cleanups: Array<() => Promise<unknown>>;
   /** Starts an HTTP server on 127.0.0.1 that `flush()` closes. */
   server(...args: Parameters<typeof startHttpServer>): Promise<TestServer>;
+  /**
+   * Starts a server on 127.0.0.1 that holds requests (runs stay in flight until `open()`) and
+   * that `flush()` closes, answering what it held first.
+   */
+  holding(limit?: number): Promise<HoldingServer>;
   /** Starts a scheduler harness that `flush()` stops at once. */
   harness(...args: Parameters<typeof startScheduler>): Promise<Harness>;
   /** Runs and forgets every closer; call it from `afterEach`. */
@@ -159,6 +156,11 @@ export function tracked(): Tracked {
     cleanups,
     async server(...args) {
       const s = await startHttpServer(...args);
+      cleanups.push(() => s.close());
+      return s;
+    },
+    async holding(limit) {
+      const s = await startHoldingServer(limit === undefined ? {} : { limit });
       cleanups.push(() => s.close());
       return s;
     },

@@ -3,19 +3,19 @@
  * 127.0.0.1 reached through the url-guard egress fetch, an instant recorded sleep, and small
  * response handlers.
  */
-import { createEgress, type Egress } from '@again/url-guard';
-import { afterAll, afterEach, beforeAll } from 'vitest';
-import type { JobInput, JobSpec } from '../job-types.js';
-import type { SchedulerLogger } from '../logger.js';
-import { parseJob } from '../parse-job.js';
-import type { ExecuteDeps, Occurrence } from '../request.js';
 import {
   selfSignedCertificate,
   startHttpServer,
   startHttpsServer,
   type TestHandler,
   type TestServer,
-} from './servers.js';
+} from '@again/test-utils';
+import { createEgress, type Egress } from '@again/url-guard';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import type { JobInput, JobSpec } from '../job-types.js';
+import type { SchedulerLogger } from '../logger.js';
+import { parseJob } from '../parse-job.js';
+import type { ExecuteDeps, Occurrence } from '../request.js';
 
 /** A logger that keeps every line. */
 export interface LineLogger extends SchedulerLogger {

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { TestClock } from './clock.js';
+import type { ManualClock } from '@again/test-utils';
 
-/** A {@link TestClock} that counts `setTimeout` calls. */
-export interface GuardedClock extends TestClock {
+/** A {@link ManualClock} that counts `setTimeout` calls. */
+export interface GuardedClock extends ManualClock {
   /** How many timers were armed so far. */
   readonly armed: number;
 }
@@ -19,7 +19,7 @@ export interface GuardedClock extends TestClock {
  * @param base - the clock to drive
  * @param limit - most timers armed before the guard drops new ones
  */
-export function guardedClock(base: TestClock, limit = 1_000): GuardedClock {
+export function guardedClock(base: ManualClock, limit = 1_000): GuardedClock {
   let armed = 0;
   return {
     now: () => base.now(),

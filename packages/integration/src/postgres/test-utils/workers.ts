@@ -1,5 +1,4 @@
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { forkScript, handled, has } from '@again/test-utils';
 
 /** Options of a worker process (see `worker.mjs`). */
 export interface WorkerOptions {
@@ -25,37 +24,14 @@ export interface Worker {
 
 /** Starts `worker.mjs` in a child process. */
 export function startWorker(options: WorkerOptions): Worker {
-  const script = fileURLToPath(new URL('./worker.mjs', import.meta.url));
-  const child = fork(script, [JSON.stringify(options)], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const message = <T>(key: string): Promise<T> => {
-    const received = new Promise<T>((resolve, reject) => {
-      child.on('message', (m: Record<string, unknown>) => {
-        if (key in m) resolve(m as T);
-      });
-      void exited.then(({ code, signal }) =>
-        reject(new Error(`worker exited (code ${code}, signal ${signal}) before "${key}"`)),
-      );
-    });
-    received.catch(() => {});
-    return received;
-  };
+  const worker = forkScript(new URL('./worker.mjs', import.meta.url), [JSON.stringify(options)]);
   // A worker that dies early rejects every promise nobody awaits yet: keep those unhandled-free.
-  const handled = <T>(promise: Promise<T>): Promise<T> => {
-    promise.catch(() => {});
-    return promise;
-  };
   return {
-    ready: handled(message('ready').then(() => undefined)),
-    scheduled: handled(message('scheduled').then(() => undefined)),
-    done: handled(message<{ errors: string[] }>('done').then((m) => m.errors)),
+    ready: handled(worker.waitFor(has('ready')).then(() => undefined)),
+    scheduled: handled(worker.waitFor(has('scheduled')).then(() => undefined)),
+    done: handled(worker.waitFor(has('done', 'errors')).then((m) => m.errors as string[])),
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
+      await worker.kill();
     },
   };
 }

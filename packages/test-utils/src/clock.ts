@@ -1,11 +1,37 @@
 /**
- * A hand-driven clock for scheduler tests: time only moves when the test calls `advance`.
+ * A hand-driven clock: time only moves when the test calls `advance`.
  *
- * Only the scheduler's own timers (its wake timer, stop bound, retry sleeps) run on it; sockets
- * and other I/O keep running in real time, so a test advances the clock and then waits for the
- * I/O it expects (`vi.waitFor`, `server.waitForRequests`).
+ * It has the shape of the scheduler's injectable clock (`now`, `setTimeout`, `clearTimeout`), so
+ * only the timers of the code under test run on it; sockets and other I/O keep running in real
+ * time, so a test advances the clock and then waits for the I/O it expects (`vi.waitFor`,
+ * `server.waitForRequests`).
+ *
+ * @module
  */
-import type { SchedulerClock } from '../timer.js';
+
+/** A clock whose time moves only when told to. */
+export interface ManualClock {
+  /** The current time in epoch milliseconds. */
+  now(): number;
+  /** Calls `callback` once the clock has been advanced `ms` further; returns a handle. */
+  setTimeout(callback: () => void, ms: number): unknown;
+  /** Cancels a pending timer by its handle (unknown handles are ignored). */
+  clearTimeout(handle: unknown): void;
+  /** Timers pending on this clock. */
+  readonly pendingTimers: number;
+  /** The earliest pending timer's due time, or `null`. */
+  readonly nextTimerAt: number | null;
+  /**
+   * Moves time forward by `ms`, firing every timer that comes due in order (time is set to each
+   * timer's due time as it fires; timers due at the same time fire in the order they were set)
+   * and letting promises settle after each one.
+   */
+  advance(ms: number): Promise<void>;
+  /** Moves time to `at` (no-op if it is in the past), like {@link ManualClock.advance}. */
+  advanceTo(at: number): Promise<void>;
+  /** Lets pending promise callbacks and immediates run without moving time. */
+  settle(): Promise<void>;
+}
 
 interface PendingTimer {
   readonly id: number;
@@ -13,24 +39,16 @@ interface PendingTimer {
   readonly callback: () => void;
 }
 
-/** A {@link SchedulerClock} whose time moves only when told to. */
-export interface TestClock extends SchedulerClock {
-  /** Timers pending on this clock. */
-  readonly pendingTimers: number;
-  /** The earliest pending timer's due time, or `null`. */
-  readonly nextTimerAt: number | null;
-  /**
-   * Moves time forward by `ms`, firing every timer that comes due in order (time is set to each
-   * timer's due time as it fires) and letting promises settle after each one.
-   */
-  advance(ms: number): Promise<void>;
-  /** Moves time to `at` (no-op if it is in the past), like {@link TestClock.advance}. */
-  advanceTo(at: number): Promise<void>;
-  /** Lets pending promise callbacks and immediates run without moving time. */
-  settle(): Promise<void>;
-}
-
-/** Lets microtasks and a few event-loop turns run (storage and bookkeeping promises settle). */
+/**
+ * Lets microtasks and a few event-loop turns run (storage and bookkeeping promises settle).
+ *
+ * @param turns - how many `setImmediate` turns to wait
+ * @example
+ * ```ts
+ * void scheduler.stop();
+ * await settle();
+ * ```
+ */
 export async function settle(turns = 5): Promise<void> {
   for (let i = 0; i < turns; i++) {
     await new Promise<void>((resolve) => setImmediate(resolve));
@@ -38,18 +56,18 @@ export async function settle(turns = 5): Promise<void> {
 }
 
 /**
- * Creates a {@link TestClock} starting at `start` (epoch ms).
+ * Creates a {@link ManualClock} starting at `start` (epoch ms).
  *
- * @param start - the initial time
+ * @param start - the initial time (default 2026-01-01T00:00:00Z)
  * @returns the clock
  * @example
  * ```ts
- * const clock = createTestClock(Date.UTC(2026, 0, 1));
+ * const clock = createManualClock(Date.UTC(2026, 0, 1));
  * const scheduler = await createScheduler({ storage, egress, clock });
  * await clock.advance(1_000);
  * ```
  */
-export function createTestClock(start: number = Date.UTC(2026, 0, 1)): TestClock {
+export function createManualClock(start: number = Date.UTC(2026, 0, 1)): ManualClock {
   let now = start;
   let nextId = 1;
   const timers = new Map<number, PendingTimer>();
