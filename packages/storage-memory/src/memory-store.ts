@@ -334,25 +334,7 @@ export class MemoryDriver implements StoreDriver {
     if (!isLive(job.state)) return null;
     if (this.#runs.has(start.occurrenceId)) return 'occurrence-exists';
     job.fence++;
-    const run: StoredRun = {
-      jobId: job.id,
-      scheduledAt: start.scheduledAt,
-      occurrenceId: start.occurrenceId,
-      sequence: ++job.sequence,
-      fence: job.fence,
-      status: 'running',
-      trigger: true,
-      owner: start.owner,
-      leaseUntil: start.now + start.leaseDuration,
-      startedAt: start.now,
-      finishedAt: null,
-      reason: null,
-      result: null,
-      callback: null,
-    };
-    this.#append(job, run);
-    this.#running.add(run);
-    job.activeRuns++;
+    const run = this.#startEntry(job, start, start, true);
     job.updatedAt = start.now;
     this.#setState(job, 'running');
     return claimedRow(job, run);
@@ -399,6 +381,38 @@ export class MemoryDriver implements StoreDriver {
     return { now, examined: selected.length, runs, conflicts };
   }
 
+  /**
+   * Appends a running entry leased to `lease.owner` under the job's current fence, and counts it
+   * as active.
+   */
+  #startEntry(
+    job: StoredJob,
+    occurrence: { readonly scheduledAt: number; readonly occurrenceId: string },
+    lease: { readonly owner: string; readonly now: number; readonly leaseDuration: number },
+    trigger: boolean,
+  ): StoredRun {
+    const run: StoredRun = {
+      jobId: job.id,
+      scheduledAt: occurrence.scheduledAt,
+      occurrenceId: occurrence.occurrenceId,
+      sequence: ++job.sequence,
+      fence: job.fence,
+      status: 'running',
+      trigger,
+      owner: lease.owner,
+      leaseUntil: lease.now + lease.leaseDuration,
+      startedAt: lease.now,
+      finishedAt: null,
+      reason: null,
+      result: null,
+      callback: null,
+    };
+    this.#append(job, run);
+    this.#running.add(run);
+    job.activeRuns++;
+    return run;
+  }
+
   /** Writes one job's step; returns the run it started, if any. */
   #apply(job: StoredJob, plan: DuePlan, claim: DriverDueClaim): StoredRun | null {
     const { now } = claim;
@@ -423,26 +437,8 @@ export class MemoryDriver implements StoreDriver {
     }
     let run: StoredRun | null = null;
     if (plan.run !== null) {
-      run = {
-        jobId: job.id,
-        scheduledAt: plan.run.scheduledAt,
-        occurrenceId: plan.run.occurrenceId,
-        sequence: ++job.sequence,
-        fence: job.fence,
-        status: 'running',
-        trigger: false,
-        owner: claim.owner,
-        leaseUntil: now + claim.leaseDuration,
-        startedAt: now,
-        finishedAt: null,
-        reason: null,
-        result: null,
-        callback: null,
-      };
-      this.#append(job, run);
-      this.#running.add(run);
+      run = this.#startEntry(job, plan.run, claim, false);
       job.started++;
-      job.activeRuns++;
     }
     job.nextRunAt = plan.nextRunAt;
     job.updatedAt = now;
