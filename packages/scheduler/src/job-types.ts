@@ -489,6 +489,22 @@ const DEFAULT_RETRY_STATUS_CODES: readonly number[] = Object.freeze([
   408, 425, 429, 500, 502, 503, 504,
 ]);
 
+/** The job's retry policy by default. */
+const JOB_RETRY_DEFAULTS: RetryPolicySpec = Object.freeze({
+  maxRetries: 5,
+  interval: 500,
+  backoff: 'exponential',
+  backoffFactor: 2,
+  jitter: 1_000,
+  jitterStrategy: 'additive',
+  maxDelay: 30_000,
+  timeout: 60_000,
+  maxRetryAfter: 60_000,
+  retryStatusCodes: DEFAULT_RETRY_STATUS_CODES,
+  retryNetworkErrors: true,
+  retrier: null,
+});
+
 /**
  * Defaults applied by {@link parseJob}. `retry` is the job's retry policy; `callbackRetry` is the
  * callback's (fewer retries, full jitter: a callback endpoint that is down should not be hammered
@@ -521,34 +537,15 @@ export const JOB_DEFAULTS: {
   callbackMethod: 'POST',
   callbackTimeout: 10_000,
   maxBodyBytes: 4096,
-  retry: Object.freeze({
-    maxRetries: 5,
-    interval: 500,
-    backoff: 'exponential',
-    backoffFactor: 2,
-    jitter: 1_000,
-    jitterStrategy: 'additive',
-    maxDelay: 30_000,
-    timeout: 60_000,
-    maxRetryAfter: 60_000,
-    retryStatusCodes: DEFAULT_RETRY_STATUS_CODES,
-    retryNetworkErrors: true,
-    retrier: null,
-  }),
+  retry: JOB_RETRY_DEFAULTS,
+  // The job's policy, with fewer and slower retries and full jitter.
   callbackRetry: Object.freeze({
+    ...JOB_RETRY_DEFAULTS,
     maxRetries: 3,
     interval: 1_000,
-    backoff: 'exponential',
-    backoffFactor: 2,
     // Only the 'additive' strategy adds a fixed jitter; 'full' draws each delay from [0, delay].
     jitter: 0,
     jitterStrategy: 'full',
-    maxDelay: 30_000,
-    timeout: 60_000,
-    maxRetryAfter: 60_000,
-    retryStatusCodes: DEFAULT_RETRY_STATUS_CODES,
-    retryNetworkErrors: true,
-    retrier: null,
   }),
   missedRuns: Object.freeze({ policy: 'run-once' }),
   runAllLimit: 100,
