@@ -68,7 +68,7 @@ const SECRET_PREFIX = 'whsec_';
 /** Standard base64 (the alphabet the `standardwebhooks` package decodes), padding optional. */
 const BASE64 = /^([A-Za-z0-9+/]*)(={0,2})$/;
 /** Longer than any valid secret; refused before it is looked at further. */
-const MAX_SECRET_LENGTH = SECRET_PREFIX.length + 4 * Math.ceil(64 / 3);
+const MAX_SECRET_LENGTH = SECRET_PREFIX.length + 4 * Math.ceil(SIGNING_LIMITS.maxSecretBytes / 3);
 
 /**
  * Why `secret` is not a usable Standard Webhooks secret, or `null` when it is. The message never
