@@ -5,14 +5,13 @@
  *
  * @module
  */
-import { parseRetryAfter } from '@again/retry';
 import {
   describeError,
   describeRunFailure,
+  policyCallOptions,
   type RefusalCheck,
-  shouldRetryAttempt,
+  statusOutcome,
 } from './classify.js';
-import { RetryableStatusError, UnexpectedStatusError } from './errors.js';
 import { type FetchFunction, SCHEDULER_HEADERS, send } from './http-client.js';
 import type { CallbackSpec, JobSpec } from './job-types.js';
 import { type PolicyRetrierDeps, resolveRetrier } from './policy-retriers.js';
@@ -196,23 +195,9 @@ export async function deliverCallback(
           error: describeError(drained.error),
         });
       }
-      if (response.status >= 200 && response.status < 300) return response.status;
-      if (policy.retryStatusCodes.includes(response.status)) {
-        throw new RetryableStatusError(
-          response.status,
-          parseRetryAfter(response.headers.get('retry-after'), deps.now()),
-        );
-      }
-      throw new UnexpectedStatusError(response.status);
+      return statusOutcome(response, policy, deps.now());
     },
-    {
-      signal: deps.signal,
-      // `0` keeps the retrier's own attemptTimeout (none for data-defined policies).
-      ...(callback.timeout > 0 ? { attemptTimeout: callback.timeout } : {}),
-      // Every error goes to the callback policy's own classification.
-      retryOn: [Error],
-      shouldRetry: (error: unknown) => shouldRetryAttempt(policy, error, deps.isRefusal),
-    },
+    policyCallOptions(policy, callback.timeout, deps.signal, deps.isRefusal),
   );
   const attempts = trace.attemptCount;
   if (trace.ok) return { ok: true, status: trace.value, error: null, attempts };

@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { RetryDeadlineError, type RetryTrace } from '@again/retry';
+import {
+  type CallOptions,
+  parseRetryAfter,
+  RetryDeadlineError,
+  type RetryTrace,
+} from '@again/retry';
 import { ResponseBodyError, RetryableStatusError, UnexpectedStatusError } from './errors.js';
 import type { RetryPolicySpec } from './job-types.js';
 
@@ -133,6 +138,62 @@ export function shouldRetryAttempt(
   if (error instanceof RetryableStatusError) return true;
   if (error instanceof UnexpectedStatusError) return false;
   return policy.retryNetworkErrors && isTransientNetworkError(error, isRefusal);
+}
+
+/**
+ * The call options under which a run or a callback delivery is retried by its policy: bounded by
+ * `signal`, each attempt by `attemptTimeout` (`0` keeps the retrier's own, none for data-defined
+ * policies), and every error judged by {@link shouldRetryAttempt}.
+ *
+ * @param policy - the job's retry policy, or its callback's.
+ * @param attemptTimeout - `request.timeout` or `callback.timeout` (ms).
+ * @param signal - ends the whole call.
+ * @param isRefusal - the egress's refusal check, when it has one.
+ * @returns the options for `retrier.settle`.
+ * @example
+ * ```ts
+ * const trace = await retrier.settle(attempt, policyCallOptions(spec.retry, 10_000, signal, null));
+ * ```
+ */
+export function policyCallOptions<T>(
+  policy: RetryPolicySpec,
+  attemptTimeout: number,
+  signal: AbortSignal,
+  isRefusal: RefusalCheck | null | undefined,
+): CallOptions<T> {
+  return {
+    signal,
+    ...(attemptTimeout > 0 ? { attemptTimeout } : {}),
+    // Every error goes to the policy's own classification (status lists, network errors).
+    retryOn: [Error],
+    shouldRetry: (error: unknown) => shouldRetryAttempt(policy, error, isRefusal),
+  };
+}
+
+/**
+ * What an answer's status means for an attempt: a 2xx is returned; a status in the policy's
+ * `retryStatusCodes` throws {@link RetryableStatusError} carrying its Retry-After (as a delay from
+ * `now`); any other status throws {@link UnexpectedStatusError}.
+ *
+ * @param response - the answer.
+ * @param policy - the job's retry policy, or its callback's.
+ * @param now - the time Retry-After dates are measured from (ms).
+ * @returns the 2xx status.
+ * @example
+ * ```ts
+ * return statusOutcome(response, spec.retry, deps.now());
+ * ```
+ */
+export function statusOutcome(response: Response, policy: RetryPolicySpec, now: number): number {
+  const { status } = response;
+  if (status >= 200 && status < 300) return status;
+  if (policy.retryStatusCodes.includes(status)) {
+    throw new RetryableStatusError(
+      status,
+      parseRetryAfter(response.headers.get('retry-after'), now),
+    );
+  }
+  throw new UnexpectedStatusError(status);
 }
 
 function message(item: unknown): string {

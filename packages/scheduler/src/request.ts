@@ -4,15 +4,15 @@
  *
  * @module
  */
-import { parseRetryAfter, type Retrier, type SleepFunction } from '@again/retry';
+import type { Retrier, SleepFunction } from '@again/retry';
 import type { CallbackPayload } from './callback.js';
 import {
   describeError,
   describeRunFailure,
+  policyCallOptions,
   type RefusalCheck,
-  shouldRetryAttempt,
+  statusOutcome,
 } from './classify.js';
-import { RetryableStatusError, UnexpectedStatusError } from './errors.js';
 import { type FetchFunction, SCHEDULER_HEADERS, send } from './http-client.js';
 import { JOB_DEFAULTS, type JobSpec } from './job-types.js';
 import type { SchedulerLogger } from './logger.js';
@@ -261,14 +261,7 @@ export async function executeOccurrence(
     }
     // Timed out, cancelled or cut short while reading the body: the attempt failed.
     if (captured.end === 'aborted' || captured.end === 'broken') throw captured.error;
-    if (response.status >= 200 && response.status < 300) return response.status;
-    if (spec.retry.retryStatusCodes.includes(response.status)) {
-      throw new RetryableStatusError(
-        response.status,
-        parseRetryAfter(response.headers.get('retry-after'), deps.now()),
-      );
-    }
-    throw new UnexpectedStatusError(response.status);
+    return statusOutcome(response, spec.retry, deps.now());
   };
 
   let errorText = '';
@@ -282,12 +275,7 @@ export async function executeOccurrence(
     errorText = retrier.message;
   } else {
     const trace = await retrier.settle(attempt, {
-      signal: deps.signal,
-      // `0` keeps the retrier's own attemptTimeout (none for data-defined policies).
-      ...(spec.request.timeout > 0 ? { attemptTimeout: spec.request.timeout } : {}),
-      // Every error goes to the job's own classification (status lists, network errors).
-      retryOn: [Error],
-      shouldRetry: (error: unknown) => shouldRetryAttempt(spec.retry, error, deps.isRefusal),
+      ...policyCallOptions<number>(spec.retry, spec.request.timeout, deps.signal, deps.isRefusal),
       ...(observer === undefined
         ? {}
         : { hooks: { onRetry: ({ delay }) => reportFailure(delay) } }),
