@@ -1,5 +1,6 @@
-// Runs every benchmark file in src/ (or the ones named on the command line) in its own
-// Node process with --expose-gc, one after the other, so they do not disturb each other.
+// Runs every benchmark file in src/ (`*.bench.mjs`, and the bundle-size script `*-size.mjs`), or
+// the ones named on the command line, each in its own Node process with --expose-gc, one after
+// the other, so they do not disturb each other.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2);
 const files = readdirSync(join(here, 'src'))
-  .filter((f) => f.endsWith('.bench.mjs'))
+  .filter((f) => f.endsWith('.bench.mjs') || f.endsWith('-size.mjs'))
   .filter((f) => wanted.length === 0 || wanted.some((w) => f.includes(w)))
   .sort();
 
