@@ -20,7 +20,7 @@ import {
   STORAGE_LIMITS,
   type StoreDriver,
 } from '@again/storage';
-import { runStorageConformance } from '@again/storage/conformance';
+import { runStorageConformance } from '@again/storage-conformance';
 import { describe, expect, it } from 'vitest';
 import { MemoryDriver } from './memory-store.js';
 

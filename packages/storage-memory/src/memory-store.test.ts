@@ -1,5 +1,5 @@
 import { type JobStore, StorageError } from '@again/storage';
-import { runStorageConformance } from '@again/storage/conformance';
+import { runStorageConformance } from '@again/storage-conformance';
 import * as vitest from 'vitest';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStorage, MEMORY_STORAGE_DEFAULTS } from './index.js';

@@ -1,5 +1,5 @@
 import type { JobStore } from '@again/storage';
-import { runStorageConformance } from '@again/storage/conformance';
+import { runStorageConformance } from '@again/storage-conformance';
 import { PG_URL, pgTestContext } from '@again/test-utils/postgres';
 import * as vitest from 'vitest';
 import { createPostgresStorage } from './postgres-storage.js';

@@ -1,5 +1,5 @@
 import type { JobStore } from '@again/storage';
-import { runStorageConformance } from '@again/storage/conformance';
+import { runStorageConformance } from '@again/storage-conformance';
 import { createTempDir } from '@again/test-utils';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';

@@ -810,7 +810,7 @@ export interface JobRetention {
  * The store the scheduler runs on. Adapters do not implement it directly: they implement a
  * {@link StoreDriver} and wrap it with `createJobStore`, which enforces this contract's argument
  * rules, lifecycle and error wrapping for every adapter alike. Every adapter passes the
- * conformance suite in `@again/storage/conformance`. See `docs/storage-adapters.md`.
+ * conformance suite in `@again/storage-conformance`. See `docs/storage-adapters.md`.
  *
  * Rules every method follows:
  * - **Identifiers** (job ids, occurrence ids, owners) and reasons are strings of 1 to 4,096

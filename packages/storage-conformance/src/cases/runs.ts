@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RunRecord } from '../../types.js';
+import type { RunRecord } from '@again/storage';
 import {
   claim,
   finishRun,

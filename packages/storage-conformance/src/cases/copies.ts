@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ClaimedRun, DuePlan, JobRecord, JsonObject, RunRecord } from '../../types.js';
+import type { ClaimedRun, DuePlan, JobRecord, JsonObject, RunRecord } from '@again/storage';
 import {
   claim,
   completionOf,

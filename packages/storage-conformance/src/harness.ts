@@ -4,23 +4,24 @@
  * @module
  */
 
-import { STORAGE_LIMITS } from '../checks.js';
-import { StorageError, type StorageErrorCode } from '../errors.js';
-import type {
-  ClaimedRun,
-  DueClaim,
-  DueClaimResult,
-  DuePlan,
-  JobRecord,
-  JobStore,
-  JsonObject,
-  LeaseRenewal,
-  NewJob,
-  RunCompletion,
-  RunRecord,
-  RunStart,
-  WakeEvent,
-} from '../types.js';
+import {
+  type ClaimedRun,
+  type DueClaim,
+  type DueClaimResult,
+  type DuePlan,
+  type JobRecord,
+  type JobStore,
+  type JsonObject,
+  type LeaseRenewal,
+  type NewJob,
+  type RunCompletion,
+  type RunRecord,
+  type RunStart,
+  STORAGE_LIMITS,
+  StorageError,
+  type StorageErrorCode,
+  type WakeEvent,
+} from '@again/storage';
 import type { ConformanceAssertion } from './api.js';
 
 /** The stores one test works with. */

@@ -1,6 +1,5 @@
+import { type JobStore, StorageError } from '@again/storage';
 import { describe, expect, it } from 'vitest';
-import { StorageError } from '../errors.js';
-import type { JobStore } from '../types.js';
 import { STORAGE_CONFORMANCE_DEFAULTS, type StorageConformanceOptions } from './api.js';
 import { runStorageConformance } from './run.js';
 

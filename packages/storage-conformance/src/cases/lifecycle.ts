@@ -5,8 +5,7 @@
  * @module
  */
 
-import { StorageError } from '../../errors.js';
-import type { JobStore } from '../../types.js';
+import { type JobStore, StorageError } from '@again/storage';
 import {
   claim,
   LEASE,

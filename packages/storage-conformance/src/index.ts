@@ -1,12 +1,13 @@
 /**
- * `@again/storage/conformance`: the test suite every `JobStore` adapter runs to prove it keeps the
- * contract. It needs a test runner with vitest's `describe`/`it`/`expect` (vitest is an optional
- * peer dependency of `@again/storage`); the main entry point never loads it.
+ * `@again/storage-conformance`: the test suite every `JobStore` adapter runs to prove it keeps the
+ * `@again/storage` contract. It registers its tests with the `describe`/`it`/`expect` it is given
+ * (vitest's, or jest's and `bun:test`'s, which have the same shape) and never imports a test
+ * runner itself; vitest is an optional peer dependency.
  *
  * @example
  * ```ts
  * import * as vitest from 'vitest';
- * import { runStorageConformance } from '@again/storage/conformance';
+ * import { runStorageConformance } from '@again/storage-conformance';
  * import { createMemoryStorage } from '@again/storage-memory';
  *
  * runStorageConformance({ name: 'memory', create: async () => createMemoryStorage(), vitest });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DuePlan, JsonObject, RunRecord } from '../../types.js';
+import type { DuePlan, JsonObject, RunRecord } from '@again/storage';
 import {
   claim,
   finishRun,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { JobExistsError } from '../../errors.js';
+import { JobExistsError } from '@again/storage';
 import {
   claim,
   finishRun,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { JobStore, WakeSubscription } from '../../types.js';
+import type { JobStore, WakeSubscription } from '@again/storage';
 import { CLOCK_MESSAGE, must, newJob, type SuiteContext, T0, wakeCollector } from '../harness.js';
 
 /** `store.subscribe` when the store declares `notifies`, else `undefined` (the case then passes). */

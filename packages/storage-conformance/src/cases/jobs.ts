@@ -4,8 +4,7 @@
  * @module
  */
 
-import { JobExistsError } from '../../errors.js';
-import type { JobStore, TerminalJobState } from '../../types.js';
+import { JobExistsError, type JobStore, type TerminalJobState } from '@again/storage';
 import {
   claim,
   finishRun,

@@ -5,8 +5,7 @@
  * @module
  */
 
-import { StorageError } from '../../errors.js';
-import type { ClaimedRun, JobStore, RunCompletion } from '../../types.js';
+import { type ClaimedRun, type JobStore, type RunCompletion, StorageError } from '@again/storage';
 import {
   claim,
   finishRun,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { JobStore } from '../../types.js';
+import type { JobStore } from '@again/storage';
 import {
   claim,
   completionOf,

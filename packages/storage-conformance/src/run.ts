@@ -4,8 +4,7 @@
  * @module
  */
 
-import { StorageError } from '../errors.js';
-import type { JobStore } from '../types.js';
+import { type JobStore, StorageError } from '@again/storage';
 import {
   type ConformanceTestApi,
   STORAGE_CONFORMANCE_DEFAULTS,
@@ -50,7 +49,7 @@ import { CLOCK_MESSAGE, type Harness, type SuiteContext } from './harness.js';
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
  * import * as vitest from 'vitest';
- * import { runStorageConformance } from '@again/storage/conformance';
+ * import { runStorageConformance } from '@again/storage-conformance';
  * import { createMyStore } from './my-store.js';
  *
  * const dir = mkdtempSync(join(tmpdir(), 'my-store-'));

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { JobStore } from '../../types.js';
+import type { JobStore } from '@again/storage';
 import {
   finishRun,
   must,

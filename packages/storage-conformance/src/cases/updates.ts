@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { JobUpdate } from '../../types.js';
+import type { JobUpdate } from '@again/storage';
 import {
   claim,
   finishRun,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { JobStore } from '../types.js';
+import type { JobStore } from '@again/storage';
 
 /**
  * The assertions the suite uses, a structural subset of vitest's (and jest's) `expect(value)`.
@@ -65,7 +65,7 @@ export interface ConformanceTestApi {
  * @example
  * ```ts
  * import * as vitest from 'vitest';
- * import { runStorageConformance } from '@again/storage/conformance';
+ * import { runStorageConformance } from '@again/storage-conformance';
  * import { createMemoryStorage } from '@again/storage-memory';
  *
  * runStorageConformance({
