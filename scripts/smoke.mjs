@@ -44,6 +44,7 @@ const KNOWN_EXPORTS = {
   '@again/retry': ['createRetrier'],
   '@again/scheduler': ['createScheduler'],
   '@again/storage': ['StorageError'],
+  '@again/storage-conformance': ['runStorageConformance'],
   '@again/storage-memory': ['createMemoryStorage'],
   '@again/storage-sqlite': ['createSqliteStorage'],
   '@again/storage-postgres': ['createPostgresStorage'],
