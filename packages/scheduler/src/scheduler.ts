@@ -194,12 +194,18 @@ export interface Scheduler {
   /**
    * Removes a job: it is marked `removed`, its in-flight runs on this instance are aborted and
    * recorded `canceled` (reason `removed`) before this resolves; other instances abort theirs at
-   * their next lease renewal.
+   * their next lease renewal. An unknown id, or the id of a finished job (completed, canceled,
+   * removed or stopped), is not an error: nothing changes and it resolves `false`.
    *
    * @param id - the job id
    * @returns `true` if an unfinished job was removed, `false` if there is none
+   * @throws {@link InvalidQueryError} for a malformed id (not a job id at all)
    * @throws {@link SchedulerStoppedError} after `stop()`
    * @throws {@link SchedulerStorageError} when storage fails
+   * @example
+   * ```ts
+   * if (!(await scheduler.remove('nightly-report'))) console.log('no such unfinished job');
+   * ```
    */
   remove(id: string): Promise<boolean>;
   /**
