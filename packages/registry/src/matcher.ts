@@ -1,6 +1,6 @@
 import { RegistryError } from './errors.js';
 import { checkOptionsObject, type MatchOptions, resolveMaxDepth } from './options.js';
-import { someInErrorGraph } from './walk.js';
+import { read, someInErrorGraph } from './walk.js';
 
 /**
  * A class whose instances are errors: `TypeError`, `DOMException`, undici's `SocketError`, your
@@ -140,9 +140,9 @@ function codeNameEntry(
     matcher,
     test: (node) => {
       if (typeof node !== 'object' || node === null) return false;
-      const fields = node as { code?: unknown; name?: unknown };
       return (
-        (code === undefined || fields.code === code) && (name === undefined || fields.name === name)
+        (code === undefined || read(node, 'code') === code) &&
+        (name === undefined || read(node, 'name') === name)
       );
     },
   };
@@ -163,6 +163,15 @@ function objectEntry(value: object): MatcherEntry {
     code === undefined ? { name: name as string } : name === undefined ? { code } : { code, name },
   );
   return codeNameEntry(frozen, code, name);
+}
+
+/** `instanceof`, but `false` for a value it throws on (a revoked proxy). */
+function isInstance(node: unknown, errorClass: ErrorClass): boolean {
+  try {
+    return node instanceof errorClass;
+  } catch {
+    return false;
+  }
 }
 
 function isErrorClass(value: unknown): value is ErrorClass {
@@ -210,7 +219,7 @@ export function toEntry(value: unknown): MatcherEntry {
   }
   if (value instanceof Error) return { key: value, matcher: value, test: (node) => node === value };
   if (isErrorClass(value)) {
-    return { key: value, matcher: value, test: (node) => node instanceof value };
+    return { key: value, matcher: value, test: (node) => isInstance(node, value) };
   }
   if (typeof value === 'function') {
     // Calling a class without `new` throws, so say it now rather than on the first failure.

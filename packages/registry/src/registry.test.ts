@@ -357,6 +357,45 @@ describe('walking causes', () => {
   });
 });
 
+describe('hostile errors', () => {
+  const registry = createRegistry().loadDefaults().register(UpstreamError, { name: 'BusyError' });
+
+  /** An error whose every property read throws. */
+  function throwingGetters(): Error {
+    const error = new Error('hostile');
+    for (const key of ['code', 'name', 'cause', 'errors', 'message']) {
+      Object.defineProperty(error, key, {
+        get() {
+          throw new Error(`reading ${key}`);
+        },
+      });
+    }
+    return error;
+  }
+
+  function revokedProxy(): object {
+    const { proxy, revoke } = Proxy.revocable(new Error('gone'), {});
+    revoke();
+    return proxy;
+  }
+
+  it('survives an AggregateError with 150,000 members', () => {
+    const members = Array.from({ length: 150_000 }, () => new Error('member'));
+    expect(registry.isTemporary(new AggregateError(members))).toBe(false);
+    members.push(withCode('ECONNRESET'));
+    expect(registry.isTemporary(new AggregateError(members))).toBe(true);
+  });
+
+  it.each([
+    ['getters that throw', throwingGetters],
+    ['a revoked proxy', revokedProxy],
+  ])('says "not temporary" for an error with %s, and still looks at its neighbours', (_n, make) => {
+    expect(registry.isTemporary(make())).toBe(false);
+    expect(registry.isTemporary(new AggregateError([make(), withCode('ECONNRESET')]))).toBe(true);
+    expect(registry.isTemporary(new Error('outer', { cause: make() }))).toBe(false);
+  });
+});
+
 describe('predicates', () => {
   it('see the error and each cause, and never null or undefined', () => {
     const seen: unknown[] = [];

@@ -27,9 +27,9 @@ export function someInErrorGraph(
     if (test(node)) return true;
     const depth = depths[index] ?? 0;
     if (typeof node !== 'object' || node === null || depth >= maxDepth) continue;
-    enqueue((node as { cause?: unknown }).cause, depth + 1);
-    const members = aggregateMembers(node);
-    for (const member of members) enqueue(member, depth + 1);
+    enqueue(read(node, 'cause'), depth + 1);
+    // A loop, not a spread: an AggregateError with 150,000 members must not overflow the stack.
+    for (const member of aggregateMembers(node)) enqueue(member, depth + 1);
   }
   return false;
 }
@@ -37,14 +37,30 @@ export function someInErrorGraph(
 const NO_MEMBERS: readonly unknown[] = [];
 
 /**
+ * `node[key]`, or `undefined` when reading it throws: anything can be thrown, including objects
+ * whose getters throw and revoked proxies, and such a value simply has no links.
+ */
+export function read(node: unknown, key: string): unknown {
+  try {
+    return (node as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The members of an `AggregateError`, also one from another realm (matched by name). Other objects
  * with an `errors` array (validation results, for example) are not walked: their entries are data,
  * not causes.
  */
 function aggregateMembers(node: object): readonly unknown[] {
-  const errors = (node as { errors?: unknown }).errors;
-  if (!Array.isArray(errors)) return NO_MEMBERS;
-  const isAggregate =
-    node instanceof AggregateError || (node as { name?: unknown }).name === 'AggregateError';
-  return isAggregate ? errors : NO_MEMBERS;
+  try {
+    const errors = read(node, 'errors');
+    if (!Array.isArray(errors)) return NO_MEMBERS;
+    const isAggregate = node instanceof AggregateError || read(node, 'name') === 'AggregateError';
+    return isAggregate ? errors : NO_MEMBERS;
+  } catch {
+    // A revoked proxy (Array.isArray and instanceof throw on one): no members.
+    return NO_MEMBERS;
+  }
 }

@@ -25,9 +25,29 @@ describe('computeDelay', () => {
     expect(sequence({}, 5, 0.5)).toEqual([1000, 1500, 2500, 4500, 8500]);
   });
 
-  it('caps before and after jitter, so jitter never exceeds maxDelay', () => {
-    expect(sequence({ maxDelay: 3000 }, 6, 0.9)).toEqual([1400, 1900, 2900, 3000, 3000, 3000]);
+  it('caps the base, and jitter never pushes a wait above maxDelay', () => {
+    // min(d, maxDelay − jitter) + r × jitter: 500 + 900, 1000 + 900, then 2000 + 900 at the cap.
+    expect(sequence({ maxDelay: 3000 }, 6, 0.9)).toEqual([1400, 1900, 2900, 2900, 2900, 2900]);
+    expect(sequence({ maxDelay: 3000 }, 6, 1)).toEqual([1500, 2000, 3000, 3000, 3000, 3000]);
   });
+
+  it.each([
+    ['additive', {}, 2000, 3000],
+    ['decorrelated', { jitterStrategy: 'decorrelated' }, 500, 3000],
+    ['full', { jitterStrategy: 'full' }, 0, 3000],
+    ['equal', { jitterStrategy: 'equal' }, 1500, 3000],
+  ] as const)(
+    '%s jitter keeps spreading waits once the backoff is at maxDelay',
+    (_name, options, low, high) => {
+      const policy = normalizeRetrierOptions({ maxDelay: 3000, ...options });
+      // Retry 20 is far past the cap; `previous` at the cap too (decorrelated).
+      const at = (r: number): number => computeDelay(policy, 20, 3000, r);
+      expect(at(0)).toBe(low);
+      expect(at(0.5)).toBe((low + high) / 2);
+      expect(at(0.999)).toBeLessThan(high);
+      expect(new Set([0, 0.25, 0.5, 0.75].map(at)).size).toBe(4);
+    },
+  );
 
   it.each([
     ['constant', { backoff: 'constant', jitter: 0 }, [100, 100, 100, 100]],
@@ -48,7 +68,7 @@ describe('computeDelay', () => {
     expect(sequence({ interval: 100, jitterStrategy }, 4, r)).toEqual(expected);
   });
 
-  it('decorrelated jitter: min(cap, interval + r × (previous × 3 − interval))', () => {
+  it('decorrelated jitter: interval + r × (min(cap, previous × 3) − interval)', () => {
     // r = 0.5: 100 + 0.5 × (300 − 100) = 200; 100 + 0.5 × (600 − 100) = 350; ...
     expect(sequence({ interval: 100, jitterStrategy: 'decorrelated' }, 4, 0.5)).toEqual([
       200, 350, 575, 912.5,

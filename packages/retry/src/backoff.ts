@@ -20,8 +20,9 @@ export function clampRandom(value: number): number {
 /**
  * The delay before retry number `retryIndex + 1` (`retryIndex` is 0 for the first retry).
  *
- * The cap is applied to the base delay before jitter and to the final delay after it, so jitter
- * never pushes a wait above `maxDelay`.
+ * The cap is applied to the base delay before jitter, and jitter never pushes a wait above
+ * `maxDelay`; at the cap the waits are still spread (additive: over `[maxDelay − jitter,
+ * maxDelay)`; decorrelated: over `[interval, maxDelay)`).
  *
  * @param policy - the normalized delay options.
  * @param retryIndex - 0-based index of the retry.
@@ -38,7 +39,8 @@ export function computeDelay(
 ): number {
   const { interval, maxDelay } = policy;
   if (policy.jitterStrategy === 'decorrelated') {
-    return Math.min(maxDelay, interval + scale(r, previous * 3 - interval));
+    // The upper bound is capped, not the result, so callers at the cap still spread out.
+    return interval + scale(r, Math.min(maxDelay, previous * 3) - interval);
   }
   let base: number;
   switch (policy.backoff) {
@@ -59,7 +61,11 @@ export function computeDelay(
       return scale(r, capped);
     case 'equal':
       return capped / 2 + scale(r, capped / 2);
-    default:
-      return Math.min(maxDelay, capped + r * policy.jitter);
+    default: {
+      // At the cap the jitter window slides below it, so callers keep spreading out instead of
+      // all waiting exactly maxDelay.
+      const jitter = Math.min(policy.jitter, maxDelay);
+      return Math.min(capped, maxDelay - jitter) + r * jitter;
+    }
   }
 }

@@ -581,3 +581,70 @@ describe('reasons, precedence', () => {
     },
   );
 });
+
+describe('ctx.signal and cancel(), whichever way the call was made', () => {
+  type Call = (
+    retrier: Retrier,
+    fn: (context: AttemptContext) => Promise<number>,
+  ) => Promise<unknown>;
+  const calls: [string, Call][] = [
+    ['run', (r, fn) => r.run(fn)],
+    ['run with options', (r, fn) => r.run(fn, { hooks: {} })],
+    ['settle', (r, fn) => r.settle(fn)],
+    ['runUntil', (r, fn) => r.runUntil(fn, () => true)],
+  ];
+
+  it.each(calls)('%s: a signal read during the attempt aborts on cancel()', async (_n, call) => {
+    const retrier = createRetrier({ interval: 0 });
+    const seen: AttemptContext[] = [];
+    const outcome = call(retrier, untilAborted(seen)).catch((e: unknown) => e);
+    await flush();
+    retrier.cancel();
+    await outcome;
+    expect(seen[0]?.signal.aborted).toBe(true);
+    expect(seen[0]?.signal.reason).toBeInstanceOf(RetryCancelledError);
+  });
+
+  it.each(calls)('%s: a context first read after cancel() reports it', async (_n, call) => {
+    const retrier = createRetrier({ interval: 0 });
+    const kept: AttemptContext[] = [];
+    await call(retrier, async (context) => {
+      kept.push(context);
+      if (kept.length === 1) throw new Error('retry once');
+      return 1;
+    });
+    retrier.cancel();
+    expect(kept.map((context) => context.signal.aborted)).toEqual([true, true]);
+  });
+});
+
+describe('unref', () => {
+  function recordTimers(): ReturnType<typeof setTimeout>[] {
+    const handles: ReturnType<typeof setTimeout>[] = [];
+    const original = globalThis.setTimeout;
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((callback: () => void, ms?: number) => {
+      const handle = original(callback, ms);
+      handles.push(handle);
+      return handle;
+    }) as typeof setTimeout);
+    return handles;
+  }
+
+  it.each([
+    [true, false],
+    [false, true],
+  ])('unref: %s → the wait between attempts holds the process: %s', async (unref, holds) => {
+    const handles = recordTimers();
+    const retrier = createRetrier({ interval: 60_000, jitter: 0, unref });
+    const call = retrier.run(() => Promise.reject(new Error('503'))).catch((e: unknown) => e);
+    await flush();
+    expect(handles).toHaveLength(1);
+    expect(handles[0]?.hasRef()).toBe(holds);
+    retrier.cancel();
+    expect(((await call) as RetryError).reason).toBe('stopped');
+  });
+
+  it('is validated', () => {
+    expect(() => createRetrier({ unref: 'yes' as never })).toThrow(/"unref": expected a boolean/);
+  });
+});

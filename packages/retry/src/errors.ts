@@ -71,13 +71,13 @@ export interface RetryErrorOptions {
   readonly budgetExhausted?: boolean;
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  if (typeof error === 'string') return error;
+/** A short description of anything thrown, also of objects whose getters throw. @internal */
+export function describe(error: unknown, withName = true): string {
   try {
+    if (error instanceof Error) return withName ? `${error.name}: ${error.message}` : error.message;
     return String(error);
   } catch {
-    return Object.prototype.toString.call(error);
+    return 'an unreadable value';
   }
 }
 
@@ -272,5 +272,39 @@ export class RetryResultError extends Error {
     super(`The result of attempt ${attempt} was not accepted`);
     this.value = value;
     this.attempt = attempt;
+  }
+}
+
+/**
+ * Throw it from an attempt (or from `accept`) to stop retrying at once, like p-retry's
+ * `AbortError`: the call gives up with reason `'non-retryable'`, without asking `retryOn`, the
+ * registry or `shouldRetry`, and without `onRetry`. The error you wrap is what the call records:
+ * it is the `RetryError`'s `cause` and last entry of `errors` (the `RetryStopError` itself when
+ * you wrap nothing).
+ *
+ * @example
+ * ```ts
+ * await retrier.run(async ({ signal }) => {
+ *   const response = await fetch(url, { signal });
+ *   if (response.status === 401) throw new RetryStopError(new Error('bad credentials'));
+ *   if (!response.ok) throw new Error(`HTTP ${response.status}`); // retried
+ *   return response.json();
+ * });
+ * ```
+ */
+export class RetryStopError extends Error {
+  override readonly name: 'RetryStopError' = 'RetryStopError';
+  /** Always `'ERR_RETRY_STOP'`. */
+  readonly code: 'ERR_RETRY_STOP' = 'ERR_RETRY_STOP';
+
+  /**
+   * @param cause - the error the call should give up with; a string becomes an `Error` with
+   *   that message.
+   */
+  constructor(cause?: unknown) {
+    const error = typeof cause === 'string' ? new Error(cause) : cause;
+    super(`Retrying was stopped${error === undefined ? '' : `: ${describe(error, false)}`}`, {
+      cause: error,
+    });
   }
 }

@@ -16,6 +16,7 @@ export {
   RetryOptionsError,
   type RetryReason,
   RetryResultError,
+  RetryStopError,
 } from './errors.js';
 export {
   type BackoffStrategy,

@@ -160,7 +160,10 @@ export class AttemptContextImpl implements AttemptContext {
     const state = this.#state;
     if (state instanceof Link) return state.signal;
     if (state === true) {
-      // Read after the attempt settled (a stored context): nothing can abort it any more.
+      // Read after the attempt settled (a stored context): it shows whether the retrier was
+      // cancelled, whichever way the call was made, and nothing aborts it later.
+      const life = this.#env.life;
+      if (life.cancelled) return AbortSignal.abort(life.reason);
       neverAborted ??= new AbortController().signal;
       return neverAborted;
     }
@@ -227,7 +230,7 @@ export class Waiter implements Cancellable {
   #resolve: (() => void) | undefined;
   #timer: Timer | undefined;
 
-  constructor(env: CallEnv, ms: number) {
+  constructor(env: CallEnv, ms: number, unref: boolean) {
     this.#env = env;
     let resolve!: () => void;
     this.promise = new Promise<void>((r) => {
@@ -240,10 +243,14 @@ export class Waiter implements Cancellable {
     this.#resolve = resolve;
     env.life.track(this);
     env.callerSignal?.addEventListener('abort', this);
-    this.#timer = new Timer(ms, () => {
-      this.#timer = undefined;
-      this.#wake();
-    });
+    this.#timer = new Timer(
+      ms,
+      () => {
+        this.#timer = undefined;
+        this.#wake();
+      },
+      unref,
+    );
   }
 
   handleEvent(): void {

@@ -1,17 +1,12 @@
 import { RetryOptionsError } from './errors.js';
 import type { ErrorClass, ErrorMatcher } from './types.js';
-
-const MAX_VISITED = 64;
+import { read, someInErrorGraph } from './walk.js';
 
 /** Validates a `retryOn` list once per call and returns a frozen copy. @internal */
 export function normalizeRetryOn(value: unknown): readonly ErrorMatcher[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) {
-    throw new RetryOptionsError(
-      'callOptions.retryOn',
-      'expected an array of error instances, classes or codes',
-      value,
-    );
+    throw new RetryOptionsError('callOptions.retryOn', 'expected an array', value);
   }
   for (const [i, matcher] of value.entries()) {
     const ok =
@@ -32,11 +27,7 @@ export function normalizeRetryOn(value: unknown): readonly ErrorMatcher[] | unde
 }
 
 function matchesOne(error: unknown, matcher: ErrorMatcher): boolean {
-  if (typeof matcher === 'string') {
-    return (
-      typeof error === 'object' && error !== null && (error as { code?: unknown }).code === matcher
-    );
-  }
+  if (typeof matcher === 'string') return read(error, 'code') === matcher;
   if (typeof matcher === 'function') return error instanceof (matcher as ErrorClass);
   return error === matcher;
 }
@@ -44,25 +35,10 @@ function matchesOne(error: unknown, matcher: ErrorMatcher): boolean {
 /**
  * `true` when `error`, or any error it wraps (its `cause` chain and `AggregateError` members,
  * like Go's `errors.Is` over joined errors), matches one of `matchers`: the same instance, an
- * instance of the class, or an object whose `code` equals the string. Cycles are cut and the walk
- * visits at most 64 values.
+ * instance of the class, or an object whose `code` equals the string. Cycles are cut and links
+ * are followed 32 deep, as `@again/registry` does.
  * @internal
  */
 export function matchesRetryOn(error: unknown, matchers: readonly ErrorMatcher[]): boolean {
-  const pending: unknown[] = [error];
-  const seen = new Set<unknown>();
-  while (pending.length > 0 && seen.size < MAX_VISITED) {
-    const current = pending.shift();
-    if (seen.has(current)) continue;
-    seen.add(current);
-    for (const matcher of matchers) {
-      if (matchesOne(current, matcher)) return true;
-    }
-    if (typeof current !== 'object' || current === null) continue;
-    if ('cause' in current) pending.push((current as { cause?: unknown }).cause);
-    if (current instanceof AggregateError && Array.isArray(current.errors)) {
-      pending.push(...current.errors);
-    }
-  }
-  return false;
+  return someInErrorGraph(error, (value) => matchers.some((m) => matchesOne(value, m)));
 }

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { computeDelay } from './backoff.js';
 import { createRetryBudget } from './budget.js';
 import { RetryOptionsError } from './errors.js';
 import { normalizeRetrierOptions, RETRIER_DEFAULTS } from './options.js';
@@ -212,5 +213,39 @@ describe('contradictory options', () => {
     expect(createRetrier({ interval: 1000, timeout: 1000, maxRetries: 0 }).options.timeout).toBe(
       1000,
     );
+  });
+});
+
+describe('default jitter', () => {
+  it("is go-again's 1 s, or 2 × interval when that is less", () => {
+    expect(createRetrier().options.jitter).toBe(1000);
+    expect(createRetrier({ interval: 2000 }).options.jitter).toBe(1000);
+    expect(createRetrier({ interval: 200 }).options.jitter).toBe(400);
+    expect(createRetrier({ interval: 0 }).options.jitter).toBe(0);
+    expect(createRetrier({ interval: 0, jitter: 50 }).options.jitter).toBe(50);
+  });
+
+  it('interval: 0 retries without a timer, as documented', async () => {
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      let n = 0;
+      const retrier = createRetrier({ interval: 0, maxRetries: 3 });
+      await expect(
+        retrier.run(async () => {
+          if (++n < 4) throw new Error('again');
+          return n;
+        }),
+      ).resolves.toBe(4);
+      expect(setTimeoutSpy).not.toHaveBeenCalled();
+    } finally {
+      setTimeoutSpy.mockRestore();
+    }
+  });
+
+  it('makes the quick start true: interval 200 waits 200–600, 400–800, 800–1200 ms', () => {
+    const policy = normalizeRetrierOptions({ maxRetries: 3, interval: 200, timeout: 10_000 });
+    const waits = (r: number) => [0, 1, 2].map((k) => computeDelay(policy, k, 0, r));
+    expect(waits(0)).toEqual([200, 400, 800]);
+    expect(waits(1)).toEqual([600, 800, 1200]);
   });
 });

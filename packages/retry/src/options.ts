@@ -9,6 +9,7 @@ import type {
   SleepFunction,
   TemporaryErrorClassifier,
 } from './types.js';
+import { read } from './walk.js';
 
 /**
  * How the base delay grows with each retry (`k` = 0 for the first retry):
@@ -25,13 +26,15 @@ export type BackoffStrategy = 'exponential' | 'linear' | 'constant';
 
 /**
  * How randomness is added to the capped base delay `d` (`r` = `random()` in `[0, 1)`):
- * - `'additive'`: `min(maxDelay, d + r × jitter)` (go-again's rule),
+ * - `'additive'`: `min(d, maxDelay − j) + r × j` with `j = min(jitter, maxDelay)`: go-again's
+ *   `d + r × jitter` below the cap; at the cap the waits spread over `[maxDelay − j, maxDelay)`
+ *   instead of all being `maxDelay`,
  * - `'none'`: `d`,
  * - `'full'`: `r × d`,
  * - `'equal'`: `d / 2 + r × d / 2`,
- * - `'decorrelated'`: `min(maxDelay, interval + r × (previous × 3 − interval))`, where `previous`
+ * - `'decorrelated'`: `interval + r × (min(maxDelay, previous × 3) − interval)`, where `previous`
  *   is the previous delay of the same call (starting at `interval`); the backoff strategy is not
- *   used.
+ *   used. At the cap the waits spread over `[interval, maxDelay)`.
  *
  * @example
  * ```ts
@@ -65,8 +68,8 @@ export interface RetrierOptions {
    */
   readonly maxRetries?: number | undefined;
   /**
-   * Base delay before the first retry. `0` retries without waiting on a timer (the loop still
-   * yields to the event loop once per retry).
+   * Base delay before the first retry. `0` (with the default jitter, which is then 0 too)
+   * retries without waiting on a timer: the loop still yields to the event loop once per retry.
    * @defaultValue `500`
    */
   readonly interval?: number | undefined;
@@ -82,15 +85,18 @@ export interface RetrierOptions {
    */
   readonly backoffFactor?: number | undefined;
   /**
-   * Upper bound of every backoff delay, applied before and after jitter (`Infinity`: no cap).
-   * Retry-After hints are capped by `maxRetryAfter` instead.
+   * Upper bound of every backoff delay (`Infinity`: no cap). Jitter never pushes a wait above
+   * it, and still spreads waits at the cap (see {@link JitterStrategy}). Retry-After hints are
+   * capped by `maxRetryAfter` instead.
    * @defaultValue `30_000`, or `interval` when that is longer
    */
   readonly maxDelay?: number | undefined;
   /**
    * Upper bound (exclusive) of the uniform random delay added to each wait by the `'additive'`
-   * jitter strategy, go-again's `Jitter`. `0` disables it. Only valid with `'additive'`.
-   * @defaultValue `1_000`
+   * jitter strategy, go-again's `Jitter`. `0` disables it. Only valid with `'additive'`. The
+   * default keeps jitter in proportion to short intervals: `interval: 0` gets none, `interval:
+   * 200` gets up to 400 ms, go-again's 500 ms interval gets go-again's 1 s.
+   * @defaultValue `1_000`, or `2 × interval` when that is less
    */
   readonly jitter?: number | undefined;
   /**
@@ -113,7 +119,8 @@ export interface RetrierOptions {
   readonly attemptTimeout?: number | undefined;
   /**
    * Upper bound of a server's Retry-After hint (see `withRetryAfter`). A longer hint is cut to
-   * this; a hint longer than the time left before `timeout` ends the call at once.
+   * this first; when even the cut hint is longer than the time left before `timeout`, the call
+   * ends at once with reason `'timeout'`.
    * @defaultValue `60_000`
    */
   readonly maxRetryAfter?: number | undefined;
@@ -160,6 +167,14 @@ export interface RetrierOptions {
    * @defaultValue `Math.random`
    */
   readonly random?: RandomFunction | undefined;
+  /**
+   * `true`: the built-in waits between attempts do not keep the process alive (Node's and Bun's
+   * `timer.unref()`, Deno's `Deno.unrefTimer`), so a process with nothing else to do exits during
+   * a backoff instead of waiting it out. The pending call then never settles. Has no effect in
+   * browsers or on an injected `sleep`.
+   * @defaultValue `false`
+   */
+  readonly unref?: boolean | undefined;
 }
 
 /**
@@ -187,9 +202,11 @@ export interface RetrierDefaults {
  * Default values of {@link RetrierOptions}.
  *
  * go-again's numbers for retries, interval, factor and jitter (5 retries, 500 ms, ×2, +U[0, 1 s)),
- * plus a 30 s cap on each wait. Two differences, on purpose: there is no total deadline by
- * default (go-again: 20 s, which its own default schedule could exceed; reading the clock on
- * every call also costs as much as the rest of the success path), and hints are capped at 60 s.
+ * plus a 30 s cap on each wait. Differences, on purpose: there is no total deadline by default
+ * (go-again: 20 s, which its own default schedule could exceed; reading the clock on every call
+ * also costs as much as the rest of the success path), hints are capped at 60 s, and when
+ * `interval` is under 500 ms the default `jitter` is `2 × interval` (so `interval: 0` waits on no
+ * timer and `interval: 200` waits 200–600 ms, not up to 1.2 s).
  *
  * @example
  * ```ts
@@ -227,26 +244,47 @@ export interface NormalizedRetrierOptions extends RetrierDefaults {
   readonly clock: Clock;
   readonly sleep: SleepFunction | undefined;
   readonly random: RandomFunction;
+  readonly unref: boolean;
 }
 
-const BACKOFFS: ReadonlySet<string> = new Set(['exponential', 'linear', 'constant']);
-const JITTERS: ReadonlySet<string> = new Set(['additive', 'none', 'full', 'equal', 'decorrelated']);
-const HOOKS: ReadonlySet<string> = new Set(['onAttempt', 'onRetry', 'onSuccess', 'onGiveUp']);
-const LOGGER_METHODS = ['debug', 'info', 'warn', 'error'] as const;
-const KNOWN: ReadonlySet<string> = new Set([
-  ...Object.keys(RETRIER_DEFAULTS),
-  'registry',
-  'shouldRetry',
-  'budget',
-  'hooks',
-  'logger',
-  'clock',
-  'sleep',
-  'random',
-]);
+const isNumber = (value: unknown): value is number =>
+  typeof value === 'number' && !Number.isNaN(value);
 
-// Resolved at call time, so fake timers (which replace the global Date) are honoured.
-const DEFAULT_CLOCK: Clock = Object.freeze({ now: () => Date.now() });
+/** A check and what it expects, in words ("expected " + words). @internal */
+export type Rule = readonly [test: (value: unknown) => boolean, expected: string];
+
+const INFINITY = Number.POSITIVE_INFINITY;
+/** A finite number >= 0. @internal */
+export const FINITE: Rule = [(v) => isNumber(v) && v >= 0 && v < INFINITY, 'a finite number >= 0'];
+const AT_LEAST_ZERO: Rule = [(v) => isNumber(v) && v >= 0, 'a number >= 0 or Infinity'];
+/** A timeout: a number > 0, or `Infinity` for none. @internal */
+export const TIMEOUT: Rule = [(v) => isNumber(v) && v > 0, 'a number > 0 or Infinity'];
+/** A retry count: an integer >= 0, or `Infinity`. @internal */
+export const COUNT: Rule = [
+  (v) => isNumber(v) && v >= 0 && (Number.isInteger(v) || v === INFINITY),
+  'an integer >= 0 or Infinity',
+];
+const FACTOR: Rule = [(v) => isNumber(v) && v >= 1 && v < INFINITY, 'a finite number >= 1'];
+/** A function. @internal */
+export const FUNCTION: Rule = [(v) => typeof v === 'function', 'a function'];
+const BOOLEAN: Rule = [(v) => typeof v === 'boolean', 'a boolean'];
+const oneOf = (...allowed: string[]): Rule => [
+  (v) => allowed.includes(v as string),
+  `one of ${allowed.join(', ')}`,
+];
+const BACKOFF = oneOf('exponential', 'linear', 'constant');
+const JITTER = oneOf('additive', 'none', 'full', 'equal', 'decorrelated');
+
+/**
+ * `value`, checked by `rule`, or `fallback` when it is undefined.
+ * @throws {@link RetryOptionsError} naming `name` when the check fails.
+ * @internal
+ */
+export function check<T>(name: string, value: unknown, rule: Rule, fallback?: T): T {
+  if (value === undefined) return fallback as T;
+  if (!rule[0](value)) throw new RetryOptionsError(name, `expected ${rule[1]}`, value);
+  return value as T;
+}
 
 /** Checks that `value` is a plain options object (or undefined). @internal */
 export function assertOptionsObject(name: string, value: unknown): void {
@@ -255,53 +293,16 @@ export function assertOptionsObject(name: string, value: unknown): void {
   }
 }
 
-function isNumber(value: unknown): value is number {
-  return typeof value === 'number' && !Number.isNaN(value);
-}
-
-function finiteAtLeastZero(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!isNumber(value) || !Number.isFinite(value) || value < 0) {
-    throw new RetryOptionsError(name, 'expected a finite number >= 0', value);
+/** Refuses keys of `value` not in `known` (typos). @internal */
+export function assertKnownKeys(
+  prefix: string,
+  value: object,
+  known: readonly string[],
+  what: string,
+): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new RetryOptionsError(prefix + key, `unknown ${what}`, key);
   }
-  return value;
-}
-
-function atLeastZeroOrInfinity(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!isNumber(value) || value < 0) {
-    throw new RetryOptionsError(name, 'expected a number >= 0 or Infinity', value);
-  }
-  return value;
-}
-
-/** Checks a timeout option: a number > 0, or `Infinity` for none. @internal */
-export function positiveOrInfinity(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!isNumber(value) || value <= 0) {
-    throw new RetryOptionsError(name, 'expected a number > 0 or Infinity', value);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(
-  name: string,
-  value: unknown,
-  allowed: ReadonlySet<string>,
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !allowed.has(value)) {
-    throw new RetryOptionsError(name, `expected one of ${[...allowed].join(', ')}`, value);
-  }
-  return value as T;
-}
-
-/** Checks an optional function option. @internal */
-export function optionalFunction<F>(name: string, value: unknown): F | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new RetryOptionsError(name, 'expected a function', value);
-  return value as F;
 }
 
 /** Checks an optional object option that must have `methods`. @internal */
@@ -311,135 +312,123 @@ export function withMethods<T>(
   methods: readonly string[],
 ): T | undefined {
   if (value === undefined) return undefined;
-  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
-    throw new RetryOptionsError(name, `expected an object with ${methods.join(', ')}`, value);
-  }
   for (const method of methods) {
-    if (typeof (value as Record<string, unknown>)[method] !== 'function') {
+    if (typeof read(value, method) !== 'function') {
       throw new RetryOptionsError(name, `expected an object with a ${method}() method`, value);
     }
   }
   return value as T;
 }
 
-/** Validates hooks (retrier or call level) and returns a frozen copy. @internal */
+const HOOK_NAMES = ['onAttempt', 'onRetry', 'onSuccess', 'onGiveUp'] as const;
+
+/**
+ * Validates hooks (retrier or call level) and returns a frozen copy. A plain object may hold only
+ * the four hooks (a typo throws); any other object, such as a class instance with the hooks as
+ * methods, is read for the four names only. Each hook is bound to the object it came from, so
+ * methods keep their `this`.
+ * @internal
+ */
 export function normalizeHooks(name: string, value: unknown): Readonly<RetryHooks> | undefined {
   if (value === undefined) return undefined;
   assertOptionsObject(name, value);
-  const hooks = value as Record<string, unknown>;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    assertKnownKeys(`${name}.`, value as object, HOOK_NAMES, 'hook');
+  }
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(hooks)) {
-    if (!HOOKS.has(key)) throw new RetryOptionsError(`${name}.${key}`, 'unknown hook', key);
-    const hook = hooks[key];
-    if (hook === undefined) continue;
-    if (typeof hook !== 'function') {
-      throw new RetryOptionsError(`${name}.${key}`, 'expected a function', hook);
-    }
-    copy[key] = hook;
+  for (const key of HOOK_NAMES) {
+    const hook = check<((info: unknown) => unknown) | undefined>(
+      `${name}.${key}`,
+      (value as RetryHooks)[key],
+      FUNCTION,
+    );
+    if (hook !== undefined) copy[key] = hook.bind(value);
   }
   return Object.keys(copy).length === 0 ? undefined : Object.freeze(copy);
 }
 
-function normalizeLogger(value: unknown): RetryLogger | undefined {
-  if (value === undefined) return undefined;
-  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) {
-    throw new RetryOptionsError('logger', 'expected a logger object', value);
-  }
-  for (const method of LOGGER_METHODS) {
-    const fn = (value as Record<string, unknown>)[method];
-    if (fn !== undefined && typeof fn !== 'function') {
-      throw new RetryOptionsError(`logger.${method}`, 'expected a function', fn);
-    }
-  }
-  // Kept as is (not copied) so that the logger's methods still see their own `this`.
-  return value as RetryLogger;
-}
+const KNOWN = [
+  ...Object.keys(RETRIER_DEFAULTS),
+  'registry',
+  'shouldRetry',
+  'budget',
+  'hooks',
+  'logger',
+  'clock',
+  'sleep',
+  'random',
+  'unref',
+];
+
+// Resolved at call time, so fake timers (which replace the global Date) are honoured.
+const DEFAULT_CLOCK: Clock = Object.freeze({ now: () => Date.now() });
 
 /**
  * Validates retrier options, fills in defaults and freezes the result. Runs once per retrier.
  * @internal
  */
-export function normalizeRetrierOptions(options: unknown): NormalizedRetrierOptions {
-  if (options === undefined) options = {};
+export function normalizeRetrierOptions(options: unknown = {}): NormalizedRetrierOptions {
   assertOptionsObject('options', options);
   const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw new RetryOptionsError(key, 'unknown retrier option', key);
-  }
-  const given = (key: string): boolean => o[key] !== undefined;
+  assertKnownKeys('', o, KNOWN, 'retrier option');
   const d = RETRIER_DEFAULTS;
+  const fail = (name: string, expected: string): never => {
+    throw new RetryOptionsError(name, expected, o[name]);
+  };
 
-  const maxRetries = o.maxRetries === undefined ? d.maxRetries : o.maxRetries;
-  if (
-    !isNumber(maxRetries) ||
-    maxRetries < 0 ||
-    (!Number.isInteger(maxRetries) && maxRetries !== Number.POSITIVE_INFINITY)
-  ) {
-    throw new RetryOptionsError('maxRetries', 'expected an integer >= 0 or Infinity', maxRetries);
-  }
-  const interval = finiteAtLeastZero('interval', o.interval, d.interval);
-  const backoff = oneOf<BackoffStrategy>('backoff', o.backoff, BACKOFFS, d.backoff);
-  const backoffFactor = o.backoffFactor === undefined ? d.backoffFactor : o.backoffFactor;
-  if (!isNumber(backoffFactor) || !Number.isFinite(backoffFactor) || backoffFactor < 1) {
-    throw new RetryOptionsError('backoffFactor', 'expected a finite number >= 1', backoffFactor);
-  }
+  const maxRetries = check<number>('maxRetries', o.maxRetries, COUNT, d.maxRetries);
+  const interval = check<number>('interval', o.interval, FINITE, d.interval);
+  const backoff = check<BackoffStrategy>('backoff', o.backoff, BACKOFF, d.backoff);
+  const backoffFactor = check<number>('backoffFactor', o.backoffFactor, FACTOR, d.backoffFactor);
   // An interval longer than the default cap raises the cap rather than contradicting it.
-  const maxDelay = atLeastZeroOrInfinity('maxDelay', o.maxDelay, Math.max(d.maxDelay, interval));
-  const jitter = finiteAtLeastZero('jitter', o.jitter, d.jitter);
-  const jitterStrategy = oneOf<JitterStrategy>(
+  const maxDelay = check<number>(
+    'maxDelay',
+    o.maxDelay,
+    AT_LEAST_ZERO,
+    Math.max(d.maxDelay, interval),
+  );
+  const jitterStrategy = check<JitterStrategy>(
     'jitterStrategy',
     o.jitterStrategy,
-    JITTERS,
+    JITTER,
     d.jitterStrategy,
   );
-  const timeout = positiveOrInfinity('timeout', o.timeout, d.timeout);
-  const attemptTimeout = positiveOrInfinity('attemptTimeout', o.attemptTimeout, d.attemptTimeout);
-  const maxRetryAfter = atLeastZeroOrInfinity('maxRetryAfter', o.maxRetryAfter, d.maxRetryAfter);
+  // Jitter stays in proportion to short intervals: interval 0 means no wait at all.
+  const jitter = check<number>('jitter', o.jitter, FINITE, Math.min(d.jitter, 2 * interval));
+  const timeout = check<number>('timeout', o.timeout, TIMEOUT, d.timeout);
 
   // Contradictions: options that cannot all mean what they say.
-  if (given('backoffFactor') && backoff !== 'exponential') {
-    throw new RetryOptionsError(
-      'backoffFactor',
-      `only applies to exponential backoff, not '${backoff}'`,
-      backoffFactor,
-    );
+  const not = `not '${backoff}'`;
+  if (o.backoffFactor !== undefined && backoff !== 'exponential') {
+    fail('backoffFactor', `only applies to exponential backoff, ${not}`);
   }
-  if (given('jitter') && jitter > 0 && jitterStrategy !== 'additive') {
-    throw new RetryOptionsError(
-      'jitter',
-      `only applies to the 'additive' jitter strategy, not '${jitterStrategy}'`,
-      jitter,
-    );
+  if (o.jitter !== undefined && jitter > 0 && jitterStrategy !== 'additive') {
+    fail('jitter', `only applies to the 'additive' jitter strategy, not '${jitterStrategy}'`);
   }
   if (jitterStrategy === 'decorrelated') {
-    if (given('backoff') || given('backoffFactor')) {
-      throw new RetryOptionsError(
-        given('backoff') ? 'backoff' : 'backoffFactor',
-        "cannot be combined with the 'decorrelated' jitter strategy, which grows delays itself",
-        given('backoff') ? o.backoff : o.backoffFactor,
-      );
-    }
-    if (interval === 0) {
-      throw new RetryOptionsError(
-        'interval',
-        "expected > 0 with the 'decorrelated' jitter strategy",
-        interval,
-      );
-    }
+    const grows = "cannot be combined with the 'decorrelated' jitter strategy";
+    if (o.backoff !== undefined) fail('backoff', grows);
+    if (o.backoffFactor !== undefined) fail('backoffFactor', grows);
+    if (interval === 0) fail('interval', "expected > 0 with the 'decorrelated' jitter strategy");
   }
-  if (maxDelay < interval) {
-    throw new RetryOptionsError('maxDelay', `expected >= interval (${interval})`, maxDelay);
+  if (maxDelay < interval) fail('maxDelay', `expected >= interval (${interval})`);
+  if (maxRetries > 0 && timeout !== INFINITY && interval >= timeout) {
+    fail('interval', `expected less than timeout (${timeout}), or no retry could ever run`);
   }
-  if (maxRetries > 0 && timeout !== Number.POSITIVE_INFINITY && interval >= timeout) {
-    throw new RetryOptionsError(
-      'interval',
-      `expected less than timeout (${timeout}), or no retry could ever run`,
-      interval,
-    );
+  const logger = o.logger;
+  if (logger !== undefined) {
+    if ((typeof logger !== 'object' && typeof logger !== 'function') || logger === null) {
+      fail('logger', 'expected a logger object');
+    }
+    // Kept as is (not copied) so that the logger's methods still see their own `this`.
+    for (const level of ['debug', 'info', 'warn', 'error']) {
+      const method = read(logger, level);
+      if (method !== undefined) check(`logger.${level}`, method, FUNCTION);
+    }
   }
 
-  const clock = withMethods<Clock>('clock', o.clock, ['now']) ?? DEFAULT_CLOCK;
-  const normalized: NormalizedRetrierOptions = {
+  return Object.freeze({
     maxRetries,
     interval,
     backoff,
@@ -449,16 +438,16 @@ export function normalizeRetrierOptions(options: unknown): NormalizedRetrierOpti
     jitter: jitterStrategy === 'additive' ? jitter : 0,
     jitterStrategy,
     timeout,
-    attemptTimeout,
-    maxRetryAfter,
+    attemptTimeout: check<number>('attemptTimeout', o.attemptTimeout, TIMEOUT, d.attemptTimeout),
+    maxRetryAfter: check<number>('maxRetryAfter', o.maxRetryAfter, AT_LEAST_ZERO, d.maxRetryAfter),
     registry: withMethods<TemporaryErrorClassifier>('registry', o.registry, ['isTemporary']),
-    shouldRetry: optionalFunction<RetryPredicate>('shouldRetry', o.shouldRetry),
+    shouldRetry: check<RetryPredicate | undefined>('shouldRetry', o.shouldRetry, FUNCTION),
     budget: withMethods<RetryBudget>('budget', o.budget, ['tryAcquire', 'recordSuccess']),
     hooks: normalizeHooks('hooks', o.hooks),
-    logger: normalizeLogger(o.logger),
-    clock,
-    sleep: optionalFunction<SleepFunction>('sleep', o.sleep),
-    random: optionalFunction<RandomFunction>('random', o.random) ?? Math.random,
-  };
-  return Object.freeze(normalized);
+    logger: logger as RetryLogger | undefined,
+    clock: withMethods<Clock>('clock', o.clock, ['now']) ?? DEFAULT_CLOCK,
+    sleep: check<SleepFunction | undefined>('sleep', o.sleep, FUNCTION),
+    random: check<RandomFunction>('random', o.random, FUNCTION, Math.random),
+    unref: check<boolean>('unref', o.unref, BOOLEAN, false),
+  });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { RetryError, RetryOptionsError, RetryResultError } from './errors.js';
+import { RetryError, RetryOptionsError, RetryResultError, RetryStopError } from './errors.js';
 import { createRetrier } from './retrier.js';
 import { withRetryAfter } from './retry-after.js';
 import { createFakeTime } from './test-utils/fake-time.js';
@@ -568,4 +568,247 @@ describe('Retry-After hints', () => {
     expect(time.delays).toEqual([]);
     expect((error.cause as Error).message).toBe('429');
   });
+
+  it('caps the hint at maxRetryAfter before comparing it with the time left', async () => {
+    // A one-hour hint, maxRetryAfter 60 s, a two-minute deadline: wait 60 s, then retry.
+    const { retrier, time } = fakeRetrier({ timeout: 120_000, maxRetryAfter: 60_000 });
+    const { fn, seen } = flaky(1, 'ok', () => limited(3_600_000));
+    await expect(retrier.run(fn)).resolves.toBe('ok');
+    expect(time.delays).toEqual([60_000]);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('still gives up when even the capped hint does not fit', async () => {
+    const { retrier, time } = fakeRetrier({ timeout: 30_000, maxRetryAfter: 60_000 });
+    const error = await rejection(retrier.run(flaky(1, 'ok', () => limited(3_600_000)).fn));
+    expect(error.reason).toBe('timeout');
+    expect(time.delays).toEqual([]);
+  });
+
+  /** Slack's WebAPIRateLimitedError (@slack/web-api): `retryAfter` in seconds. */
+  class WebAPIRateLimitedError extends Error {
+    readonly code = 'slack_webapi_rate_limited_error';
+    readonly retryAfter: number;
+    constructor(retryAfter: number) {
+      super(`A rate limit was exceeded (retry after ${retryAfter}s)`);
+      this.retryAfter = retryAfter;
+    }
+  }
+
+  it.each([
+    [
+      "Slack's rate-limit error: retryAfter in seconds",
+      () => new WebAPIRateLimitedError(30),
+      30_000,
+    ],
+    [
+      'a fractional number of seconds',
+      () => Object.assign(new Error('429'), { retryAfter: 1.5 }),
+      1500,
+    ],
+    [
+      'retryAfterMs in milliseconds',
+      () => Object.assign(new Error('429'), { retryAfterMs: 250 }),
+      250,
+    ],
+    [
+      'retryAfterMs wins over retryAfter',
+      () => Object.assign(new Error('429'), { retryAfter: 9, retryAfterMs: 250 }),
+      250,
+    ],
+    ['withRetryAfter(error, ms) in milliseconds', () => withRetryAfter(new Error('429'), 700), 700],
+    [
+      'seconds on a wrapped cause',
+      () => new Error('request failed', { cause: new WebAPIRateLimitedError(2) }),
+      2000,
+    ],
+  ])('reads %s', async (_name, makeError, expected) => {
+    const { retrier, time } = fakeRetrier({ interval: 1 });
+    await retrier.run(flaky(1, 'ok', makeError).fn);
+    expect(time.delays).toEqual([expected]);
+  });
+});
+
+describe('hooks given as a class instance', () => {
+  class Metrics {
+    readonly seen: string[] = [];
+    readonly label = 'metrics';
+    onAttempt({ attempt }: { attempt: number }): void {
+      this.seen.push(`${this.label} attempt ${attempt}`);
+    }
+    onRetry({ attempt }: { attempt: number }): void {
+      this.seen.push(`${this.label} retry ${attempt}`);
+    }
+    onGiveUp(): void {
+      this.seen.push(`${this.label} give up`);
+    }
+  }
+
+  it('calls prototype methods with their this, on the retrier and on a call', async () => {
+    const retrierHooks = new Metrics();
+    const callHooks = new Metrics();
+    const { retrier } = fakeRetrier({ maxRetries: 1, hooks: retrierHooks });
+    await rejection(retrier.run(flaky(5, 'x').fn, { hooks: callHooks }));
+    const expected = [
+      'metrics attempt 1',
+      'metrics retry 1',
+      'metrics attempt 2',
+      'metrics give up',
+    ];
+    expect(retrierHooks.seen).toEqual(expected);
+    expect(callHooks.seen).toEqual(expected);
+  });
+
+  it('calls method shorthand on a plain object with that object as this, and still refuses typos there', async () => {
+    const receivers: unknown[] = [];
+    const hooks = {
+      onRetry(this: unknown) {
+        receivers.push(this);
+      },
+    };
+    const { retrier } = fakeRetrier({ hooks });
+    await retrier.run(flaky(2, 'ok').fn);
+    expect(receivers).toEqual([hooks, hooks]);
+    expect(receivers[0]).toBe(hooks);
+    let error: unknown;
+    try {
+      createRetrier({ hooks: { onRetri: () => {} } as never });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as RetryOptionsError).option).toBe('hooks.onRetri');
+  });
+});
+
+describe('RetryStopError: stop from inside an attempt', () => {
+  it('gives up at once with the wrapped error, without asking the rules or calling onRetry', async () => {
+    const onRetry = vi.fn();
+    const onGiveUp = vi.fn();
+    const shouldRetry = vi.fn(() => true);
+    const { retrier, time } = fakeRetrier({ shouldRetry, hooks: { onRetry, onGiveUp } });
+    const denied = new Error('401 unauthorized');
+    const { fn, seen } = flaky(5, 'x', (n) =>
+      n === 2 ? new RetryStopError(denied) : new Error('503'),
+    );
+    const error = await rejection(retrier.run(fn));
+    expect(error.reason).toBe('non-retryable');
+    expect(error.code).toBe('ERR_RETRY_NON_RETRYABLE');
+    expect(error.cause).toBe(denied);
+    expect(error.errors).toHaveLength(2);
+    expect(error.errors[1]).toBe(denied);
+    expect(seen).toHaveLength(2);
+    expect(time.delays).toEqual([100]);
+    expect(shouldRetry).toHaveBeenCalledTimes(1);
+    expect(onRetry).toHaveBeenCalledTimes(1);
+    expect(onGiveUp).toHaveBeenCalledOnce();
+  });
+
+  it('works on the fast path, from a sync throw, in settle and from accept', async () => {
+    const retrier = createRetrier({ interval: 0 });
+    const stop = new RetryStopError('no such user');
+    const fast = await rejection(retrier.run(() => Promise.reject(stop)));
+    expect(fast.reason).toBe('non-retryable');
+    expect((fast.cause as Error).message).toBe('no such user');
+    const sync = await rejection(
+      retrier.run(() => {
+        throw new RetryStopError();
+      }),
+    );
+    expect(sync.cause).toBeInstanceOf(RetryStopError);
+    expect((sync.cause as RetryStopError).code).toBe('ERR_RETRY_STOP');
+    const trace = await retrier.settle(() => Promise.reject(stop));
+    expect(trace.ok ? undefined : trace.reason).toBe('non-retryable');
+    expect(trace.attemptCount).toBe(1);
+    const accepted = await rejection(
+      retrier.runUntil(
+        () => 1,
+        () => {
+          throw new RetryStopError(new Error('giving up on polling'));
+        },
+      ),
+    );
+    expect(accepted.reason).toBe('non-retryable');
+    expect(accepted.attempts).toBe(1);
+  });
+});
+
+describe('per-call maxRetries, timeout and attemptTimeout', () => {
+  it('maxRetries replaces the retrier’s for one call', async () => {
+    const { retrier } = fakeRetrier({ maxRetries: 5 });
+    const one = flaky(9, 'x');
+    expect((await rejection(retrier.run(one.fn, { maxRetries: 1 }))).attempts).toBe(2);
+    const zero = flaky(9, 'x');
+    expect(
+      (
+        await rejection(
+          retrier.settle(zero.fn, { maxRetries: 0 }).then((t) => Promise.reject(t.error)),
+        )
+      ).attempts,
+    ).toBe(1);
+    const many = flaky(7, 'ok');
+    await expect(
+      retrier.runUntil(many.fn, () => true, { maxRetries: Number.POSITIVE_INFINITY }),
+    ).resolves.toBe('ok');
+  });
+
+  it('timeout replaces the retrier’s for one call', async () => {
+    const { retrier, time } = fakeRetrier({ interval: 1000, maxRetries: 10 });
+    const error = await rejection(retrier.run(flaky(9, 'x').fn, { timeout: 2500 }));
+    expect(error.reason).toBe('timeout');
+    // 1000 fits in 2500, then 2000 more would end at 3000: not started.
+    expect(time.delays).toEqual([1000]);
+    const { retrier: bounded } = fakeRetrier({ interval: 1000, timeout: 1500 });
+    await expect(
+      bounded.run(flaky(2, 'ok').fn, { timeout: Number.POSITIVE_INFINITY }),
+    ).resolves.toBe('ok');
+  });
+
+  it.each([
+    ['maxRetries', -1],
+    ['maxRetries', 1.5],
+    ['timeout', 0],
+    ['timeout', Number.NaN],
+    ['attemptTimeout', -5],
+  ])('rejects callOptions.%s = %o with RetryOptionsError', async (option, value) => {
+    const error = await createRetrier()
+      .run(() => 1, { [option]: value })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryOptionsError);
+    expect((error as RetryOptionsError).option).toBe(`callOptions.${option}`);
+  });
+});
+
+describe('a clock, random or budget that throws', () => {
+  const broken = (): never => {
+    throw new Error('broken collaborator');
+  };
+
+  it.each([
+    ['clock (with a timeout, on the fast path)', { clock: { now: broken }, timeout: 1000 }, {}],
+    ['clock (on settle)', { clock: { now: broken } }, { settle: true }],
+    ['random', { random: broken, interval: 1, jitter: 5 }, {}],
+    ['budget.tryAcquire', { budget: { tryAcquire: broken, recordSuccess: () => {} } }, {}],
+    [
+      'budget.recordSuccess',
+      { budget: { tryAcquire: () => true, recordSuccess: broken } },
+      { succeed: true },
+    ],
+  ] as [string, object, { settle?: boolean; succeed?: boolean }][])(
+    '%s: a rejected RetryError, never a synchronous throw',
+    async (_name, options, how) => {
+      const onGiveUp = vi.fn();
+      const retrier = createRetrier({ interval: 0, ...options, hooks: { onGiveUp } } as never);
+      const fn = how.succeed ? () => 1 : () => Promise.reject(new Error('503'));
+      let outcome: Promise<unknown> | undefined;
+      expect(() => {
+        outcome = how.settle
+          ? retrier.settle(fn).then((t) => (t.ok ? t : Promise.reject(t.error)))
+          : retrier.run(fn);
+      }).not.toThrow();
+      const error = await rejection(outcome as Promise<unknown>);
+      expect(error.reason).toBe('non-retryable');
+      expect((error.cause as Error).message).toBe('broken collaborator');
+      expect(onGiveUp).toHaveBeenCalledOnce();
+    },
+  );
 });

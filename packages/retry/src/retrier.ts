@@ -6,20 +6,24 @@ import {
   RetryOptionsError,
   type RetryReason,
   RetryResultError,
+  RetryStopError,
 } from './errors.js';
+import { findRetryAfter } from './hint.js';
 import { AttemptContextImpl, type CallEnv, Lifecycle, Link, Waiter } from './link.js';
 import { matchesRetryOn, normalizeRetryOn } from './match.js';
 import {
+  assertKnownKeys,
   assertOptionsObject,
+  COUNT,
+  check,
+  FUNCTION,
   type NormalizedRetrierOptions,
   normalizeHooks,
   normalizeRetrierOptions,
-  optionalFunction,
-  positiveOrInfinity,
   type RetrierOptions,
+  TIMEOUT,
   withMethods,
 } from './options.js';
-import { findRetryAfter } from './retry-after.js';
 import { yieldToEventLoop } from './sleep.js';
 import { type AttemptTiming, createTrace, type RetryTrace } from './trace.js';
 import type {
@@ -51,6 +55,18 @@ import type {
 export interface CallOptions<T = unknown> {
   /** Aborting it ends the call with reason `'aborted'`; the running attempt's signal aborts too. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Retries after the first attempt for this call, replacing the retrier's `maxRetries` (an
+   * integer >= 0, or `Infinity`).
+   * @defaultValue the retrier's `maxRetries`
+   */
+  readonly maxRetries?: number | undefined;
+  /**
+   * Total deadline of this call, replacing the retrier's `timeout` (a number > 0, or `Infinity`
+   * for none). A wait that would not fit in it is not started.
+   * @defaultValue the retrier's `timeout`
+   */
+  readonly timeout?: number | undefined;
   /**
    * Deadline of each attempt of this call, replacing the retrier's `attemptTimeout` for it (a
    * number > 0, or `Infinity` for none). When it fires, the attempt's signal aborts with a
@@ -156,6 +172,8 @@ type Mode = typeof RUN | typeof SETTLE;
 
 interface NormalizedCallOptions {
   readonly signal: AbortSignal | undefined;
+  readonly maxRetries: number | undefined;
+  readonly timeout: number | undefined;
   readonly attemptTimeout: number | undefined;
   readonly retryOn: readonly ErrorMatcher[] | undefined;
   readonly registry: TemporaryErrorClassifier | undefined;
@@ -166,6 +184,8 @@ interface NormalizedCallOptions {
 
 const NO_CALL_OPTIONS: NormalizedCallOptions = Object.freeze({
   signal: undefined,
+  maxRetries: undefined,
+  timeout: undefined,
   attemptTimeout: undefined,
   retryOn: undefined,
   registry: undefined,
@@ -174,15 +194,17 @@ const NO_CALL_OPTIONS: NormalizedCallOptions = Object.freeze({
   hooks: undefined,
 });
 
-const CALL_KEYS: ReadonlySet<string> = new Set([
+const CALL_KEYS = [
   'signal',
+  'maxRetries',
+  'timeout',
   'attemptTimeout',
   'retryOn',
   'registry',
   'shouldRetry',
   'accept',
   'hooks',
-]);
+];
 
 function isSignal(value: unknown): value is AbortSignal {
   return (
@@ -198,29 +220,32 @@ function normalizeCallOptions(value: unknown): NormalizedCallOptions {
   if (value === undefined) return NO_CALL_OPTIONS;
   assertOptionsObject('callOptions', value);
   const o = value as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!CALL_KEYS.has(key)) {
-      throw new RetryOptionsError(`callOptions.${key}`, 'unknown call option', key);
-    }
-  }
+  const p = 'callOptions.';
+  assertKnownKeys(p, o, CALL_KEYS, 'call option');
   if (o.signal !== undefined && !isSignal(o.signal)) {
-    throw new RetryOptionsError('callOptions.signal', 'expected an AbortSignal', o.signal);
+    throw new RetryOptionsError(`${p}signal`, 'expected an AbortSignal', o.signal);
   }
   const retryOn = normalizeRetryOn(o.retryOn);
   return {
     signal: o.signal as AbortSignal | undefined,
-    attemptTimeout:
-      o.attemptTimeout === undefined
-        ? undefined
-        : positiveOrInfinity('callOptions.attemptTimeout', o.attemptTimeout, 0),
+    maxRetries: check(`${p}maxRetries`, o.maxRetries, COUNT),
+    timeout: check(`${p}timeout`, o.timeout, TIMEOUT),
+    attemptTimeout: check(`${p}attemptTimeout`, o.attemptTimeout, TIMEOUT),
     retryOn: retryOn !== undefined && retryOn.length > 0 ? retryOn : undefined,
-    registry: withMethods<TemporaryErrorClassifier>('callOptions.registry', o.registry, [
-      'isTemporary',
-    ]),
-    shouldRetry: optionalFunction<RetryPredicate>('callOptions.shouldRetry', o.shouldRetry),
-    accept: optionalFunction<AcceptFunction<unknown>>('callOptions.accept', o.accept),
-    hooks: normalizeHooks('callOptions.hooks', o.hooks),
+    registry: withMethods<TemporaryErrorClassifier>(`${p}registry`, o.registry, ['isTemporary']),
+    shouldRetry: check(`${p}shouldRetry`, o.shouldRetry, FUNCTION),
+    accept: check(`${p}accept`, o.accept, FUNCTION),
+    hooks: normalizeHooks(`${p}hooks`, o.hooks),
   };
+}
+
+/** A RetryStopError thrown by an attempt (a revoked proxy is not one, and does not throw here). */
+function isStop(error: unknown): error is RetryStopError {
+  try {
+    return error instanceof RetryStopError;
+  } catch {
+    return false;
+  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -307,15 +332,16 @@ class RetrierImpl implements Retrier {
     // costs one context object, one closure and one promise reaction.
     if (this.#timed) return this.#runTimed(fn);
     const context = new AttemptContextImpl(this.#fastEnv, 1, Number.POSITIVE_INFINITY);
-    let result: T | PromiseLike<T>;
+    let promise: Promise<T>;
     try {
-      result = fn(context);
+      const result = fn(context);
+      // Promise.resolve() costs ~15 ns even for a native promise; most attempts return one.
+      // Inside the try: a revoked proxy or a throwing `then` getter is a failed attempt.
+      promise = result instanceof Promise ? result : Promise.resolve(result);
     } catch (error) {
       context.release();
       return this.#execute(fn, undefined, RUN, undefined, { error }) as Promise<T>;
     }
-    // Promise.resolve() costs ~15 ns even for a native promise; most attempts return one.
-    const promise = result instanceof Promise ? result : Promise.resolve(result);
     context.releaseWhenSettled(promise);
     // The closure must not capture `context`: on Node 20 that costs ~40 bytes per call. Without
     // deadlines the general loop can rebuild everything it needs from the retrier.
@@ -331,7 +357,13 @@ class RetrierImpl implements Retrier {
    */
   #runTimed<T>(fn: RetryableFunction<T>): Promise<T> {
     const o = this.options;
-    const now = o.clock.now();
+    let now: number;
+    try {
+      now = o.clock.now();
+    } catch {
+      // A broken clock: the general loop turns its error into a rejected RetryError.
+      return this.#execute(fn, undefined, RUN, undefined, undefined) as Promise<T>;
+    }
     // A literal, not a spread: spreading and overriding fields is slow on Node 20.
     const env: CallEnv =
       o.timeout === Number.POSITIVE_INFINITY
@@ -345,14 +377,14 @@ class RetrierImpl implements Retrier {
             attemptTimeout: o.attemptTimeout,
           };
     const context = new AttemptContextImpl(env, 1, now + o.attemptTimeout);
-    let result: T | PromiseLike<T>;
+    let promise: Promise<T>;
     try {
-      result = fn(context);
+      const result = fn(context);
+      promise = result instanceof Promise ? result : Promise.resolve(result);
     } catch (error) {
       context.release();
       return this.#execute(fn, undefined, RUN, undefined, { error, context }) as Promise<T>;
     }
-    const promise = result instanceof Promise ? result : Promise.resolve(result);
     context.releaseWhenSettled(promise);
     return promise.then(
       undefined,
@@ -406,180 +438,202 @@ class RetrierImpl implements Retrier {
     const clock = o.clock;
     const callerSignal = call.signal;
     const accept = acceptArgument ?? call.accept;
-    const attemptTimeout = call.attemptTimeout ?? o.attemptTimeout;
+    const maxRetries = call.maxRetries ?? o.maxRetries;
+    const timeout = call.timeout ?? o.timeout;
     const timed = mode === SETTLE;
-    // The fast path already started the call (and its deadline) when it hands over a failure.
-    const start =
-      first === undefined && (timed || o.timeout !== Number.POSITIVE_INFINITY) ? clock.now() : 0;
-    const env: CallEnv = first?.context?.env ?? {
-      life,
-      callerSignal,
-      clock,
-      deadline: o.timeout === Number.POSITIVE_INFINITY ? o.timeout : start + o.timeout,
-      timeout: o.timeout,
-      attemptTimeout,
-    };
     const errors: unknown[] = [];
     const timings: AttemptTiming[] = [];
     let ran = 0;
+    let start = 0;
     let delayBefore = 0;
     let previousDelay = o.interval;
+    let env: CallEnv | undefined = first?.context?.env;
+    /** An attempt threw a RetryStopError: records what it wraps, and ends the call. */
+    let stopRequested = false;
+    const unwrap = (error: unknown): unknown => {
+      if (!isStop(error)) return error;
+      stopRequested = true;
+      return error.cause === undefined ? error : error.cause;
+    };
 
     const finish = (
       reason: RetryReason | undefined,
       value: unknown,
       budgetExhausted: boolean,
+      cause: unknown = errors.length > 0 ? errors[errors.length - 1] : this.#endCause(reason, env),
     ): unknown => {
-      const elapsed = timed ? clock.now() - start : 0;
+      let elapsed = 0;
+      if (timed) {
+        try {
+          elapsed = clock.now() - start;
+        } catch {
+          // A clock that broke mid-call: the trace reports no elapsed time.
+        }
+      }
       if (reason === undefined) {
         if (!timed) return value;
         return createTrace({ ok: true, value }, errors, timings, ran, elapsed);
       }
-      const error = new RetryError({
-        reason,
-        errors,
-        attempts: ran,
-        cause: errors.length > 0 ? errors[errors.length - 1] : this.#endCause(reason, env),
-        budgetExhausted,
-      });
+      const error = new RetryError({ reason, errors, attempts: ran, cause, budgetExhausted });
       this.#notify('onGiveUp', o.hooks?.onGiveUp, call.hooks?.onGiveUp, () => ({ reason, error }));
-      this.#log(
-        'debug',
-        `@again/retry: giving up after ${ran} attempt(s): ${error.reason}`,
-        error.cause,
-      );
+      this.#log('debug', `@again/retry: giving up after ${ran} attempt(s): ${reason}`, cause);
       if (!timed) throw error;
       return createTrace({ ok: false, error }, errors, timings, ran, elapsed);
     };
 
-    for (let attempt = 1; ; attempt++) {
-      let failed = false;
-      let failure: unknown;
-      let value: unknown;
-      let forcedTemporary = false;
-      let rejectedResult = false;
+    try {
+      // The fast path already started the call (and its deadline) when it hands over a failure.
+      if (first === undefined && (timed || timeout !== Number.POSITIVE_INFINITY)) {
+        start = clock.now();
+      }
+      env ??= {
+        life,
+        callerSignal,
+        clock,
+        deadline: timeout === Number.POSITIVE_INFINITY ? timeout : start + timeout,
+        timeout,
+        attemptTimeout: call.attemptTimeout ?? o.attemptTimeout,
+      };
+      for (let attempt = 1; ; attempt++) {
+        let failed = false;
+        let failure: unknown;
+        let value: unknown;
+        let forcedTemporary = false;
+        let rejectedResult = false;
 
-      if (first !== undefined && attempt === 1) {
-        ran = 1;
-        failed = true;
-        failure = first.error;
-        const context = first.context;
-        if (context !== undefined && context.attemptDeadline !== Number.POSITIVE_INFINITY) {
-          forcedTemporary =
-            context.abortKind === 'attempt-timeout' || clock.now() >= context.attemptDeadline;
-        }
-      } else {
-        const stop = this.#stopReason(env, attempt > 1);
-        if (stop !== undefined) return finish(stop, undefined, false);
-        this.#notify('onAttempt', o.hooks?.onAttempt, call.hooks?.onAttempt, () => ({ attempt }));
-        const startedAt =
-          timed || env.attemptTimeout !== Number.POSITIVE_INFINITY ? clock.now() : 0;
-        const attemptDeadline =
-          env.attemptTimeout === Number.POSITIVE_INFINITY
-            ? env.attemptTimeout
-            : startedAt + env.attemptTimeout;
-        const context = new AttemptContextImpl(env, attempt, attemptDeadline);
-        ran = attempt;
-        try {
-          value = await fn(context);
-        } catch (error) {
+        if (first !== undefined && attempt === 1) {
+          ran = 1;
           failed = true;
-          failure = error;
-        } finally {
-          context.release();
-        }
-        const endedAt = timed || attemptDeadline !== Number.POSITIVE_INFINITY ? clock.now() : 0;
-        if (failed && attemptDeadline !== Number.POSITIVE_INFINITY) {
-          // The attempt's own timeout makes the failure temporary, whether the attempt noticed
-          // it through its signal or simply ran past it.
-          forcedTemporary = context.abortKind === 'attempt-timeout' || endedAt >= attemptDeadline;
-        }
-        if (!failed && accept !== undefined) {
+          failure = unwrap(first.error);
+          const context = first.context;
+          if (context !== undefined && context.attemptDeadline !== Number.POSITIVE_INFINITY) {
+            forcedTemporary =
+              context.abortKind === 'attempt-timeout' || clock.now() >= context.attemptDeadline;
+          }
+        } else {
+          const stop = this.#stopReason(env, attempt > 1);
+          if (stop !== undefined) return finish(stop, undefined, false);
+          this.#notify('onAttempt', o.hooks?.onAttempt, call.hooks?.onAttempt, () => ({ attempt }));
+          const startedAt =
+            timed || env.attemptTimeout !== Number.POSITIVE_INFINITY ? clock.now() : 0;
+          const attemptDeadline =
+            env.attemptTimeout === Number.POSITIVE_INFINITY
+              ? env.attemptTimeout
+              : startedAt + env.attemptTimeout;
+          const context = new AttemptContextImpl(env, attempt, attemptDeadline);
+          ran = attempt;
           try {
-            if ((await accept(value, attempt)) !== true) {
-              failed = true;
-              rejectedResult = true;
-              failure = new RetryResultError(value, attempt);
-            }
+            value = await fn(context);
           } catch (error) {
             failed = true;
             failure = error;
+          } finally {
+            context.release();
+          }
+          const endedAt = timed || attemptDeadline !== Number.POSITIVE_INFINITY ? clock.now() : 0;
+          if (failed && attemptDeadline !== Number.POSITIVE_INFINITY) {
+            // The attempt's own timeout makes the failure temporary, whether the attempt noticed
+            // it through its signal or simply ran past it.
+            forcedTemporary = context.abortKind === 'attempt-timeout' || endedAt >= attemptDeadline;
+          }
+          if (!failed && accept !== undefined) {
+            try {
+              if ((await accept(value, attempt)) !== true) {
+                failed = true;
+                rejectedResult = true;
+                failure = new RetryResultError(value, attempt);
+              }
+            } catch (error) {
+              failed = true;
+              failure = error;
+            }
+          }
+          if (failed) failure = unwrap(failure);
+          if (timed) {
+            timings.push(
+              Object.freeze({
+                attempt,
+                startedAt,
+                duration: endedAt - startedAt,
+                delayBefore,
+                ok: !failed,
+                error: failed ? failure : undefined,
+              }),
+            );
           }
         }
-        if (timed) {
-          timings.push(
-            Object.freeze({
-              attempt,
-              startedAt,
-              duration: endedAt - startedAt,
-              delayBefore,
-              ok: !failed,
-              error: failed ? failure : undefined,
-            }),
-          );
-        }
-      }
 
-      if (!failed) {
-        o.budget?.recordSuccess();
-        this.#notify('onSuccess', o.hooks?.onSuccess, call.hooks?.onSuccess, () => ({
+        if (!failed) {
+          o.budget?.recordSuccess();
+          this.#notify('onSuccess', o.hooks?.onSuccess, call.hooks?.onSuccess, () => ({
+            attempt,
+            value,
+          }));
+          return finish(undefined, value, false);
+        }
+        errors.push(failure);
+
+        // Once the call was stopped, aborted or ran out of time, that is why it ends, whatever
+        // the attempt threw.
+        const stop = this.#stopReason(env, true);
+        if (stop !== undefined) return finish(stop, undefined, false);
+
+        if (stopRequested) return finish('non-retryable', undefined, false);
+        const retriesLeft = maxRetries - (attempt - 1);
+        if (!rejectedResult) {
+          let retryable = this.#isRetryable(failure, call, forcedTemporary, attempt, retriesLeft);
+          if (typeof retryable !== 'boolean') {
+            retryable = await retryable;
+            // The call may have been stopped or aborted while an async predicate ran: end it
+            // before a retry is announced or a budget token taken.
+            const late = this.#stopReason(env, false);
+            if (late !== undefined) return finish(late, undefined, false);
+          }
+          if (!retryable) return finish('non-retryable', undefined, false);
+        }
+        if (retriesLeft <= 0) return finish('exhausted', undefined, false);
+
+        let delay = computeDelay(o, attempt - 1, previousDelay, this.#random());
+        previousDelay = delay;
+        const hint = findRetryAfter(failure);
+        const deadline = env.deadline;
+        if (hint !== undefined || deadline !== Number.POSITIVE_INFINITY) {
+          const now = clock.now();
+          const remaining = deadline - now;
+          if (hint !== undefined) {
+            const ms = Math.min(
+              o.maxRetryAfter,
+              typeof hint === 'number' ? hint : Math.max(0, hint.getTime() - now),
+            );
+            // A server asking (within maxRetryAfter) for more time than the call has left: waiting
+            // cannot help.
+            if (ms >= remaining) return finish('timeout', undefined, false);
+            delay = Math.max(delay, ms);
+          }
+          if (delay >= remaining) return finish('timeout', undefined, false);
+        }
+        if (o.budget !== undefined && !o.budget.tryAcquire()) {
+          return finish('exhausted', undefined, true);
+        }
+        this.#notify('onRetry', o.hooks?.onRetry, call.hooks?.onRetry, () => ({
           attempt,
-          value,
+          error: failure,
+          delay,
+          retriesLeft: retriesLeft - 1,
         }));
-        return finish(undefined, value, false);
+        this.#log(
+          'debug',
+          `@again/retry: attempt ${attempt} failed, retrying in ${delay} ms`,
+          failure,
+        );
+        await this.#wait(env, delay);
+        delayBefore = delay;
       }
-      errors.push(failure);
-
-      // Once the call was stopped, aborted or ran out of time, that is why it ends, whatever
-      // the attempt threw.
-      const stop = this.#stopReason(env, true);
-      if (stop !== undefined) return finish(stop, undefined, false);
-
-      const retriesLeft = o.maxRetries - (attempt - 1);
-      if (!rejectedResult) {
-        let retryable = this.#isRetryable(failure, call, forcedTemporary, attempt, retriesLeft);
-        if (typeof retryable !== 'boolean') {
-          retryable = await retryable;
-          // The call may have been stopped or aborted while an async predicate ran: end it
-          // before a retry is announced or a budget token taken.
-          const late = this.#stopReason(env, false);
-          if (late !== undefined) return finish(late, undefined, false);
-        }
-        if (!retryable) return finish('non-retryable', undefined, false);
-      }
-      if (retriesLeft <= 0) return finish('exhausted', undefined, false);
-
-      let delay = computeDelay(o, attempt - 1, previousDelay, this.#random());
-      previousDelay = delay;
-      const hint = findRetryAfter(failure);
-      const deadline = env.deadline;
-      if (hint !== undefined || deadline !== Number.POSITIVE_INFINITY) {
-        const now = clock.now();
-        const remaining = deadline - now;
-        if (hint !== undefined) {
-          const ms = typeof hint === 'number' ? hint : Math.max(0, hint.getTime() - now);
-          // A server asking for more time than the call has left: waiting cannot help.
-          if (ms >= remaining) return finish('timeout', undefined, false);
-          delay = Math.max(delay, Math.min(ms, o.maxRetryAfter));
-        }
-        if (delay >= remaining) return finish('timeout', undefined, false);
-      }
-      if (o.budget !== undefined && !o.budget.tryAcquire()) {
-        return finish('exhausted', undefined, true);
-      }
-      this.#notify('onRetry', o.hooks?.onRetry, call.hooks?.onRetry, () => ({
-        attempt,
-        error: failure,
-        delay,
-        retriesLeft: retriesLeft - 1,
-      }));
-      this.#log(
-        'debug',
-        `@again/retry: attempt ${attempt} failed, retrying in ${delay} ms`,
-        failure,
-      );
-      await this.#wait(env, delay);
-      delayBefore = delay;
+    } catch (error) {
+      if (error instanceof RetryError) throw error;
+      // Only the retrier's own collaborators get here (a clock, `random` or budget that threw):
+      // everything the caller's code throws is caught where it runs. The call cannot go on.
+      return finish('non-retryable', undefined, false, error);
     }
   }
 
@@ -603,10 +657,12 @@ class RetrierImpl implements Retrier {
   }
 
   /** What ended a call in which no attempt failed. */
-  #endCause(reason: RetryReason, env: CallEnv): unknown {
-    if (reason === 'stopped') return env.life.reason;
-    if (reason === 'aborted') return env.callerSignal?.reason;
-    if (reason === 'timeout') return new RetryDeadlineError('total', env.timeout);
+  #endCause(reason: RetryReason | undefined, env: CallEnv | undefined): unknown {
+    if (reason === 'stopped') return this.#life.reason;
+    if (reason === 'aborted') return env?.callerSignal?.reason;
+    if (reason === 'timeout' && env !== undefined) {
+      return new RetryDeadlineError('total', env.timeout);
+    }
     return undefined;
   }
 
@@ -657,7 +713,7 @@ class RetrierImpl implements Retrier {
     const sleep = this.options.sleep;
     if (sleep !== undefined) return this.#injectedSleep(sleep, env, delay);
     if (delay <= 0) return yieldToEventLoop();
-    return new Waiter(env, delay).promise;
+    return new Waiter(env, delay, this.options.unref).promise;
   }
 
   async #injectedSleep(sleep: SleepFunction, env: CallEnv, delay: number): Promise<void> {

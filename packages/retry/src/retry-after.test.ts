@@ -54,7 +54,7 @@ describe('withRetryAfter / getRetryAfter', () => {
     const error = new Error('busy');
     const annotated = withRetryAfter(error, 1500);
     expect(annotated).toBe(error);
-    expect(annotated.retryAfter).toBe(1500);
+    expect((annotated as { retryAfterMs?: number }).retryAfterMs).toBe(1500);
     expect(getRetryAfter(error)).toBe(1500);
   });
 

@@ -1,7 +1,8 @@
 import { RetryOptionsError } from './errors.js';
+import { findRetryAfter, isDelay } from './hint.js';
 
 /**
- * A server's delay hint carried by an error: milliseconds to wait, or the moment to retry at.
+ * A server's delay hint: milliseconds to wait, or the moment to retry at.
  *
  * @example
  * ```ts
@@ -11,16 +12,19 @@ import { RetryOptionsError } from './errors.js';
 export type RetryAfterHint = number | Date;
 
 /**
- * Attaches a server delay hint to an error, as a `retryAfter` property, and returns the same
- * error. The retrier waits at least that long before the next attempt (up to `maxRetryAfter`),
- * and gives up at once with reason `'timeout'` when the hint is longer than the time left.
+ * Attaches a server delay hint to an error and returns the same error: a number of
+ * **milliseconds** is stored as `retryAfterMs`, a `Date` as `retryAfter`. The retrier waits at
+ * least `min(hint, maxRetryAfter)` before the next attempt, and gives up at once with reason
+ * `'timeout'` when even that capped wait is longer than the time left.
  *
- * Any error with a `retryAfter` property (a number of milliseconds or a `Date`) works the same,
- * also when it sits deeper in the `cause` chain.
+ * Errors you do not build yourself work without it. The retrier reads, on the error and on what
+ * it wraps (`cause` chain, `AggregateError` members): `retryAfterMs` as milliseconds, else
+ * `retryAfter` as a number of **seconds** (HTTP's delta-seconds, as Slack's rate-limit error and
+ * most HTTP clients carry it) or a `Date`.
  *
  * @param error - the error to annotate (any object).
  * @param retryAfter - milliseconds (finite, >= 0) or a `Date`.
- * @returns `error`, now with `retryAfter`.
+ * @returns `error`, now with the hint.
  * @throws {@link RetryOptionsError} when `error` is not an object or `retryAfter` is not a finite
  *   non-negative number or a valid `Date`.
  *
@@ -34,53 +38,30 @@ export type RetryAfterHint = number | Date;
  * }
  * ```
  */
-export function withRetryAfter<E extends object>(
-  error: E,
-  retryAfter: RetryAfterHint,
-): E & { retryAfter: RetryAfterHint } {
+export function withRetryAfter<E extends object>(error: E, retryAfter: RetryAfterHint): E {
   if ((typeof error !== 'object' && typeof error !== 'function') || error === null) {
     throw new RetryOptionsError('error', 'expected an error object', error);
   }
-  if (!isValidHint(retryAfter)) {
+  const isDate = retryAfter instanceof Date && !Number.isNaN(retryAfter.getTime());
+  if (!isDate && !isDelay(retryAfter)) {
     throw new RetryOptionsError(
       'retryAfter',
-      'expected a finite number >= 0 (milliseconds) or a valid Date',
+      'expected a finite number >= 0 or a valid Date',
       retryAfter,
     );
   }
-  Object.defineProperty(error, 'retryAfter', {
+  Object.defineProperty(error, isDate ? 'retryAfter' : 'retryAfterMs', {
     value: retryAfter,
     writable: true,
     configurable: true,
     enumerable: true,
   });
-  return error as E & { retryAfter: RetryAfterHint };
-}
-
-function isValidHint(value: unknown): value is RetryAfterHint {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0;
-  return value instanceof Date && !Number.isNaN(value.getTime());
-}
-
-const MAX_CAUSE_DEPTH = 32;
-
-/** The first valid `retryAfter` on the error or its `cause` chain, unconverted. @internal */
-export function findRetryAfter(error: unknown): RetryAfterHint | undefined {
-  let current = error;
-  for (let depth = 0; depth < MAX_CAUSE_DEPTH; depth++) {
-    if ((typeof current !== 'object' && typeof current !== 'function') || current === null) {
-      return undefined;
-    }
-    const hint = (current as { retryAfter?: unknown }).retryAfter;
-    if (isValidHint(hint)) return hint;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return error;
 }
 
 /**
- * Reads the delay hint of an error: the first valid `retryAfter` on the error or its `cause`
- * chain, converted to milliseconds from `now` (a date in the past gives 0).
+ * Reads the delay hint of an error the way the retrier does (see {@link withRetryAfter} for the
+ * rule), converted to milliseconds from `now` (a date in the past gives 0).
  *
  * @param error - anything that was thrown.
  * @param now - the current time in epoch milliseconds (for `Date` hints).
@@ -89,6 +70,7 @@ export function findRetryAfter(error: unknown): RetryAfterHint | undefined {
  * @example
  * ```ts
  * getRetryAfter(withRetryAfter(new Error('busy'), 1500)); // 1500
+ * getRetryAfter(Object.assign(new Error('rate limited'), { retryAfter: 30 })); // 30000
  * ```
  */
 export function getRetryAfter(error: unknown, now: number = Date.now()): number | undefined {
@@ -98,16 +80,17 @@ export function getRetryAfter(error: unknown, now: number = Date.now()): number 
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const MONTH = `(${MONTHS.join('|')})`;
+// Spelled out (not MONTHS.join) so that bundlers can drop this module when it is unused.
+const MONTH = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
 const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
 // RFC 9110 section 5.6.7: IMF-fixdate, then the two obsolete forms recipients must accept.
-const IMF_FIXDATE = new RegExp(
+const IMF_FIXDATE = /* @__PURE__ */ new RegExp(
   `^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`,
 );
-const RFC850 = new RegExp(
+const RFC850 = /* @__PURE__ */ new RegExp(
   `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`,
 );
-const ASCTIME = new RegExp(
+const ASCTIME = /* @__PURE__ */ new RegExp(
   `^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`,
 );
 

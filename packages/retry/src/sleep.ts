@@ -12,20 +12,29 @@ export class Timer {
   #id: ReturnType<typeof setTimeout> | undefined;
   #left: number;
   readonly #callback: () => void;
+  readonly #unref: boolean;
 
-  constructor(ms: number, callback: () => void) {
+  /**
+   * @param ms - how long to wait.
+   * @param callback - what to run then.
+   * @param unref - `true`: the timer does not keep the process alive.
+   */
+  constructor(ms: number, callback: () => void, unref = false) {
     this.#callback = callback;
     this.#left = ms;
+    this.#unref = unref;
     if (ms !== Number.POSITIVE_INFINITY) this.#arm();
   }
 
   #arm(): void {
-    if (this.#left > MAX_TIMER_MS) {
-      this.#left -= MAX_TIMER_MS;
-      this.#id = setTimeout(() => this.#arm(), MAX_TIMER_MS);
-    } else {
-      this.#id = setTimeout(this.#callback, Math.max(0, this.#left));
-    }
+    const chained = this.#left > MAX_TIMER_MS;
+    this.#left -= chained ? MAX_TIMER_MS : 0;
+    const id = setTimeout(
+      chained ? () => this.#arm() : this.#callback,
+      chained ? MAX_TIMER_MS : Math.max(0, this.#left),
+    );
+    this.#id = id;
+    if (this.#unref) unrefTimer(id);
   }
 
   /** Stops the timer; safe to call more than once. */
@@ -35,6 +44,17 @@ export class Timer {
       this.#id = undefined;
     }
   }
+}
+
+interface TimerHost {
+  Deno?: { unrefTimer?: (id: number) => void };
+}
+
+/** Lets the process exit while `id` is pending: Node and Bun `unref()`, Deno `unrefTimer`. */
+function unrefTimer(id: unknown): void {
+  const timer = id as { unref?: () => void };
+  if (typeof timer.unref === 'function') timer.unref();
+  else if (typeof id === 'number') (globalThis as TimerHost).Deno?.unrefTimer?.(id);
 }
 
 interface ImmediateHost {

@@ -1,4 +1,4 @@
-import type { RetryError, RetryReason } from './errors.js';
+import { describe, type RetryError, type RetryReason } from './errors.js';
 
 /**
  * Timing and outcome of one attempt, in a {@link RetryTrace}.
@@ -97,18 +97,12 @@ export interface RetryFailureTrace extends RetryTraceBase {
  */
 export type RetryTrace<T> = RetrySuccessTrace<T> | RetryFailureTrace;
 
-function message(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  try {
-    return String(error);
-  } catch {
-    return Object.prototype.toString.call(error);
-  }
-}
-
 function join(this: RetryTraceBase): AggregateError | undefined {
   if (this.attempts.length === 0) return undefined;
-  return new AggregateError([...this.attempts], this.attempts.map(message).join('\n'));
+  return new AggregateError(
+    [...this.attempts],
+    this.attempts.map((error) => describe(error, false)).join('\n'),
+  );
 }
 
 /** Builds a frozen trace. @internal */

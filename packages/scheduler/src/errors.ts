@@ -123,6 +123,11 @@ export class RetryableStatusError extends Error {
   readonly status: number;
   /** Delay the server asked for (Retry-After), in ms; `undefined` when absent or unparsable. */
   readonly retryAfter: number | undefined;
+  /**
+   * The same delay under the name `@again/retry` reads as milliseconds (it reads a numeric
+   * `retryAfter` as seconds, as HTTP and most clients carry it).
+   */
+  readonly retryAfterMs: number | undefined;
 
   /**
    * @param status - the HTTP status received.
@@ -132,6 +137,7 @@ export class RetryableStatusError extends Error {
     super(`status ${status} is retryable`, options);
     this.status = status;
     this.retryAfter = retryAfter;
+    this.retryAfterMs = retryAfter;
   }
 }
 
