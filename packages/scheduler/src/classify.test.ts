@@ -56,7 +56,7 @@ describe('isTransientNetworkError and shouldRetryAttempt', () => {
     const wrapped = new TypeError('fetch failed', { cause: refusal });
     expect(shouldRetryAttempt(policy, wrapped, isRefusal)).toBe(false);
     // A look-alike that the egress does not call a refusal is judged as any other error.
-    const lookAlike = { name: 'UrlGuardError', code: 'URL_REFUSED', reason: 'port' };
+    const lookAlike = { name: 'UrlGuardError', code: 'ERR_URL_REFUSED', reason: 'port' };
     expect(shouldRetryAttempt(policy, lookAlike, isRefusal)).toBe(false);
     const transientLookAlike = { ...lookAlike, cause: { code: 'ECONNRESET' } };
     expect(shouldRetryAttempt(policy, transientLookAlike, isRefusal)).toBe(true);

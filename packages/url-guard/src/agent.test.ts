@@ -194,7 +194,7 @@ describe('dispatcherOptions that would bypass the guard are refused', () => {
       caught = error;
     }
     expect(caught).toBeInstanceOf(UrlPolicyError);
-    expect((caught as UrlPolicyError).code).toBe('URL_POLICY_INVALID');
+    expect((caught as UrlPolicyError).code).toBe('ERR_URL_POLICY_INVALID');
     expect((caught as UrlPolicyError).option).toBe(option);
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FETCH_BAD_PORTS } from './bad-ports.js';
 import { type CheckUrlOptions, checkUrl } from './check.js';
 import { UrlGuardError, UrlPolicyError } from './errors.js';
 import type { Resolver } from './resolver.js';
@@ -49,7 +50,7 @@ async function outcome(url: unknown, options: CheckUrlOptions = {}): Promise<str
   } catch (error) {
     if (!(error instanceof UrlGuardError)) throw error;
     expect(error.name).toBe('UrlGuardError');
-    expect(error.code).toBe('URL_REFUSED');
+    expect(error.code).toBe('ERR_URL_REFUSED');
     return error.reason;
   }
 }
@@ -107,7 +108,13 @@ describe('bypass classes 3-7: IPv6 literals, embedded IPv4 and brackets', () => 
     ['https://[::ffff:0:127.0.0.1]/', 'ip-literal', 'private-address'],
     ['https://[64:ff9b::7f00:1]/', 'ip-literal', 'private-address'],
     ['https://[64:ff9b::a9fe:a9fe]/', 'ip-literal', 'metadata-address'],
-    ['https://[64:ff9b:1::a9fe:a9fe]/', 'ip-literal', 'private-address'], // local-use NAT64: refused outright
+    // Local-use NAT64 (RFC 8215), read in each RFC 6052 layout: the metadata rule sees the IPv4.
+    ['https://[64:ff9b:1::a9fe:a9fe]/', 'ip-literal', 'metadata-address'], // /96
+    ['https://[64:ff9b:1:0:a9:fea9:fe00:0]/', 'ip-literal', 'metadata-address'], // /64
+    ['https://[64:ff9b:1:a9:fe:a9fe::]/', 'ip-literal', 'metadata-address'], // /56
+    ['https://[64:ff9b:1:a9fe:a9:fe00::]/', 'ip-literal', 'metadata-address'], // /48
+    ['https://[64:ff9b:1::808:808]/', 'ip-literal', 'private-address'], // refused outright
+    ['https://[2001:db8::5efe:a9fe:a9fe]/', 'ip-literal', 'metadata-address'], // ISATAP
     ['https://[2002:a9fe:a9fe::]/', 'ip-literal', 'metadata-address'],
     ['https://[2002:7f00:1::]/', 'ip-literal', 'private-address'],
     ['https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/', 'ip-literal', 'private-address'],
@@ -154,9 +161,9 @@ describe('bypass class 8: names resolving inward, special names, single labels',
     ['https://rebind.example.com/', 'private-address'],
     ['https://127.0.0.1.nip.io/', 'private-address'],
     ['https://localtest.me/', 'private-address'],
-    ['https://localhost.localdomain/', 'private-address'],
-    ['https://metadata.google.internal/', 'metadata-address'],
-    ['https://host.docker.internal/', 'private-address'],
+    ['https://localhost.localdomain/', 'special-use-name'],
+    ['https://metadata.google.internal/', 'special-use-name'],
+    ['https://host.docker.internal/', 'special-use-name'],
     ['https://aaaa-loopback.example.com/', 'private-address'],
     ['https://aaaa-mapped.example.com/', 'private-address'],
     ['https://aaaa-compat.example.com/', 'private-address'],
@@ -174,6 +181,74 @@ describe('bypass class 8: names resolving inward, special names, single labels',
     ['https://example.com/', 'allowed'],
   ])('%s: %s', async (input, expected) => {
     expect(await outcome(input)).toBe(expected);
+  });
+
+  it.each([
+    'metadata.google.internal',
+    'METADATA.GOOGLE.INTERNAL.',
+    'a.internal',
+    'printer.local',
+    'nas.home.arpa',
+    'ipv4only.arpa',
+    'router.lan',
+    'git.corp',
+    'wiki.intranet',
+    'box.home',
+    'x.private',
+    'hidden.onion',
+    'name.alt',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    'api.prod.svc',
+    'redis.default.svc.cluster.local',
+    'metadata.goog',
+    'metadata.tencentyun.com',
+    'instance-data.ec2.internal',
+    'nothing.invalid',
+    'localhost.localdomain',
+  ])('%s is refused by name even when it resolves to a public address', async (name) => {
+    const everywhere: Resolver = async () => [{ address: PUBLIC, family: 4 }];
+    expect(await outcome(`https://${name}/`, { resolver: everywhere })).toBe('special-use-name');
+    expect(
+      await outcome(`https://${name}/`, { resolver: everywhere, allowSpecialUseNames: true }),
+    ).toBe('allowed');
+  });
+
+  it.each([
+    'example.com',
+    'hooks.example',
+    'api.test',
+    'internal.example.com',
+    'local.example.com',
+    'notinternal',
+    'localinternal.com',
+    'goog',
+    'svc.example.com',
+    'metadata.goog.example.com',
+  ])('%s is not a special-use name', async (name) => {
+    const everywhere: Resolver = async () => [{ address: PUBLIC, family: 4 }];
+    expect(
+      await outcome(`https://${name}/`, { resolver: everywhere, allowSingleLabelNames: true }),
+    ).toBe('allowed');
+  });
+
+  it('special-use names, when allowed, still have their addresses checked', async () => {
+    expect(await outcome('https://metadata.google.internal/', { allowSpecialUseNames: true })).toBe(
+      'metadata-address',
+    );
+    expect(
+      await outcome('https://metadata.google.internal/', {
+        allowSpecialUseNames: true,
+        allowPrivateAddresses: true,
+      }),
+    ).toBe('metadata-address');
+    expect(await outcome('https://host.docker.internal/', { allowSpecialUseNames: true })).toBe(
+      'private-address',
+    );
+    // A single label is refused as such first; allowing it leaves the special-use rule.
+    expect(await outcome('https://local/', { allowSingleLabelNames: true })).toBe(
+      'special-use-name',
+    );
   });
 
   it('localhost and single labels can be enabled; their addresses are still checked', async () => {
@@ -397,6 +472,28 @@ describe('host lists (applied to names and IP literals, trailing dots normalised
     expect(await outcome(input, { allowIpLiterals: true })).toBe('allowed');
   });
 
+  it.each([
+    'https://[64:ff9b:1::808:404]/', // local-use NAT64, /96
+    'https://[64:ff9b:1:0:8:804:400:0]/', // /64
+    'https://[64:ff9b:1:8:8:404::]/', // /56
+    'https://[64:ff9b:1:808:4:400::]/', // /48
+    'https://[2002:808:404::1]/', // 6to4
+    'https://[2001::ffff:ffff:f7f7:fbfb]/', // Teredo
+    'https://[::808:404]/', // IPv4-compatible
+    'https://[::ffff:0:808:404]/', // IPv4-translated
+    'https://[2606:4700::200:5efe:808:404]/', // ISATAP
+  ])('%s is blocked by the IPv4 entry it can be read as carrying', async (input) => {
+    const options: CheckUrlOptions = {
+      allowIpLiterals: true,
+      allowPrivateAddresses: true,
+      blockedHosts: ['8.8.4.4'],
+    };
+    expect(await outcome(input, options)).toBe('host-blocked');
+    expect(await outcome(input, { ...options, blockedHosts: ['8.8.8.8'] })).not.toBe(
+      'host-blocked',
+    );
+  });
+
   it('wildcard block entries match every depth below the suffix', async () => {
     const options: CheckUrlOptions = { blockedHosts: ['*.example.com'] };
     expect(await outcome('https://a.partner.example.com/', options)).toBe('host-blocked');
@@ -412,12 +509,54 @@ describe('host lists (applied to names and IP literals, trailing dots normalised
   });
 });
 
+describe('refusal messages name the option that would allow the URL', () => {
+  it.each<[string, CheckUrlOptions, string, string]>([
+    ['http://example.com/', {}, 'scheme', "allowedSchemes: ['https', 'http']"],
+    ['https://8.8.8.8/', {}, 'ip-literal', 'allowIpLiterals: true'],
+    ['https://localhost/', {}, 'localhost', 'allowLocalhost: true'],
+    ['https://payments/', {}, 'single-label', 'allowSingleLabelNames: true'],
+    ['https://a.internal/', {}, 'special-use-name', 'allowSpecialUseNames: true'],
+    ['https://xn--bcher-kva.example/', {}, 'idn', 'allowIdn: true'],
+    ['https://rebind.example.com/', {}, 'private-address', 'allowPrivateAddresses: true'],
+    ['https://rebind.example.com/', {}, 'private-address', 'allowedAddresses'],
+    ['https://[::ffff:7f00:1]/', literals, 'private-address', 'allowPrivateAddresses: true'],
+    ['https://zero.example.com/', {}, 'private-address', 'allowedAddresses'],
+  ])('%s (%j): %s names %s', async (input, options, reason, option) => {
+    const error = await checkUrl(input, { resolver, ...options }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UrlGuardError);
+    expect((error as UrlGuardError).reason).toBe(reason);
+    expect((error as UrlGuardError).message).toContain(option);
+  });
+
+  it('never suggests an option for a metadata address or an unspecified one', async () => {
+    for (const input of ['https://metadata.google.internal/', 'https://zero.example.com/']) {
+      const error = (await checkUrl(input, {
+        resolver,
+        allowSpecialUseNames: true,
+      }).catch((e: unknown) => e)) as UrlGuardError;
+      expect(error.message).not.toContain('allowPrivateAddresses');
+    }
+    const scheme = (await checkUrl('ftp://example.com/', { resolver }).catch(
+      (e: unknown) => e,
+    )) as UrlGuardError;
+    expect(scheme.reason).toBe('scheme');
+    expect(scheme.message).not.toContain('allowedSchemes:');
+  });
+});
+
 describe('ports', () => {
   it.each<[string, string, string]>([
     ['https://example.com/', 'allowed', 'allowed'],
     ['https://example.com:443/', 'allowed', 'allowed'],
     ['https://example.com:8443/', 'allowed', 'allowed'],
-    ['https://example.com:22/', 'allowed', 'port'],
+    ['https://example.com:22/', 'bad-port', 'bad-port'],
+    ['https://example.com:6000/', 'bad-port', 'bad-port'],
+    ['https://example.com:10080/', 'bad-port', 'bad-port'],
+    ['https://example.com:1/', 'bad-port', 'bad-port'],
+    ['https://example.com:2222/', 'allowed', 'port'],
     ['https://example.com:0/', 'port', 'port'],
     ['https://example.com:65535/', 'allowed', 'port'],
   ])(
@@ -427,6 +566,24 @@ describe('ports', () => {
       expect(await outcome(input, { allowedPorts: [443, 8443] })).toBe(restricted);
     },
   );
+
+  it('refuses every bad port, even when allowedPorts lists it', async () => {
+    for (const port of FETCH_BAD_PORTS) {
+      const expected = port === 0 ? 'port' : 'bad-port';
+      expect(await outcome(`https://example.com:${port}/`)).toBe(expected);
+      expect(await outcome(`http://example.com:${port}/`, { allowedSchemes: ['http'] })).toBe(
+        expected,
+      );
+      if (port !== 0) {
+        expect(await outcome(`https://example.com:${port}/`, { allowedPorts: [port] })).toBe(
+          'bad-port',
+        );
+      }
+    }
+    // The scheme's default port is never bad.
+    expect(await outcome('https://example.com:443/', { allowedPorts: [443] })).toBe('allowed');
+    expect(await outcome('http://example.com:80/', { allowedSchemes: ['http'] })).toBe('allowed');
+  });
 
   it('the scheme default port counts for http', async () => {
     const options: CheckUrlOptions = { allowedSchemes: ['http'], allowedPorts: [80] };
@@ -603,7 +760,7 @@ describe('checkUrl input and options', () => {
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(UrlPolicyError);
-      expect((error as UrlPolicyError).code).toBe('URL_POLICY_INVALID');
+      expect((error as UrlPolicyError).code).toBe('ERR_URL_POLICY_INVALID');
       expect((error as UrlPolicyError).option).toBe(option);
     },
   );

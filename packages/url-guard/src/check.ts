@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { domainToUnicode } from 'node:url';
+import { isBadPort } from './bad-ports.js';
 import { classifyParsed, parseIp } from './classify.js';
 import { UrlGuardError, type UrlGuardReason, UrlPolicyError } from './errors.js';
 import {
@@ -13,6 +14,7 @@ import {
   type UrlPolicyOptions,
 } from './policy.js';
 import { NEVER_ABORTED, type Resolver, raceAbort, systemResolver } from './resolver.js';
+import { isSpecialUseName } from './special-use-names.js';
 
 /** An address the guard checked and allowed. */
 export interface CheckedAddress {
@@ -86,15 +88,21 @@ function trimAsciiWhitespace(text: string): string {
 
 /**
  * Whether a host is on the block list. An IPv6 literal that carries an IPv4 address (mapped,
- * NAT64, 6to4, …) is blocked when that IPv4 address is, so `[::ffff:808:808]` cannot spell its
- * way around a blocked `8.8.8.8`.
+ * NAT64, local-use NAT64 in any layout, 6to4, Teredo, …) is blocked when any IPv4 address it can
+ * be read as carrying is, so `[::ffff:808:808]` cannot spell its way around a blocked `8.8.8.8`.
  */
 function isBlocked(blocked: HostMatcher, hostKey: string, literal: string | null): boolean {
   if (matchesHost(blocked, hostKey)) return true;
   if (literal === null || !literal.includes(':')) return false;
   const parsed = parseIp(literal);
-  const embedded = parsed === null ? null : classifyParsed(parsed).embedded;
-  return embedded !== null && blocked.exact.has(embedded.ipv4.address);
+  if (parsed === null) return false;
+  return classifyParsed(parsed).embeddings.some(({ ipv4 }) => blocked.exact.has(ipv4.address));
+}
+
+/** What would allow a scheme, for the refusal message. */
+function schemeRemedy(scheme: string, allowed: readonly string[]): string {
+  if (scheme !== 'https' && scheme !== 'http') return 'only https and http can be allowed';
+  return `allow it with allowedSchemes: [${[...allowed, scheme].map((s) => `'${s}'`).join(', ')}]`;
 }
 
 /** The result of the synchronous part of a check. */
@@ -145,7 +153,7 @@ export function vetUrl(compiled: CompiledPolicy, input: unknown): VettedUrl {
   if (!compiled.schemes.has(schemeName)) {
     refuse(
       'scheme',
-      `The scheme "${schemeName}" is not allowed (allowed: ${policy.allowedSchemes.join(', ')}).`,
+      `The scheme "${schemeName}" is not allowed (allowed: ${policy.allowedSchemes.join(', ')}); ${schemeRemedy(schemeName, policy.allowedSchemes)}.`,
       where,
     );
   }
@@ -173,7 +181,11 @@ export function vetUrl(compiled: CompiledPolicy, input: unknown): VettedUrl {
   if (authority.includes(' ')) refuse('invalid-url', 'The URL has a space in its host.', where);
   const asciiAuthority = isAscii(authority);
   if (!asciiAuthority && !policy.allowIdn) {
-    refuse('idn', 'The host has non-ASCII characters and IDN is off.', where);
+    refuse(
+      'idn',
+      'The host has non-ASCII characters and IDN is off; allow it with allowIdn: true.',
+      where,
+    );
   }
 
   let rawHost: string;
@@ -217,7 +229,12 @@ export function vetUrl(compiled: CompiledPolicy, input: unknown): VettedUrl {
     hostKey = hostname;
     literal = hostname;
     if (!policy.allowIpLiterals)
-      refuse('ip-literal', 'IP literal hosts are not allowed.', where, hostname);
+      refuse(
+        'ip-literal',
+        'IP literal hosts are not allowed; allow them with allowIpLiterals: true (the address must still pass the address policy).',
+        where,
+        hostname,
+      );
     // WHATWG reads 0x7f.1, 127.1, 2130706433 and 0177.0.0.1 as 127.0.0.1; other parsers read
     // them differently, so only the canonical dotted quad is accepted.
     if (!bracketed && rawHost !== urlHostname) {
@@ -254,13 +271,36 @@ export function vetUrl(compiled: CompiledPolicy, input: unknown): VettedUrl {
       );
     }
     if (!policy.allowLocalhost && (name === 'localhost' || name.endsWith('.localhost'))) {
-      refuse('localhost', `The host "${name}" is a localhost name.`, where, name);
+      refuse(
+        'localhost',
+        `The host "${name}" is a localhost name; allow it with allowLocalhost: true (its addresses must still pass: allowPrivateAddresses or allowedAddresses).`,
+        where,
+        name,
+      );
     }
     if (!policy.allowSingleLabelNames && !name.includes('.') && name !== 'localhost') {
-      refuse('single-label', `The host "${name}" is a single-label name.`, where, name);
+      refuse(
+        'single-label',
+        `The host "${name}" is a single-label name; allow it with allowSingleLabelNames: true.`,
+        where,
+        name,
+      );
+    }
+    if (!policy.allowSpecialUseNames && isSpecialUseName(name)) {
+      refuse(
+        'special-use-name',
+        `The host "${name}" is a special-use or private-use name, answered by local resolvers rather than public DNS; allow it with allowSpecialUseNames: true.`,
+        where,
+        name,
+      );
     }
     if (!policy.allowIdn && (name.startsWith('xn--') || name.includes('.xn--'))) {
-      refuse('idn', `The host "${name}" is an internationalised name and IDN is off.`, where, name);
+      refuse(
+        'idn',
+        `The host "${name}" is an internationalised name and IDN is off; allow it with allowIdn: true.`,
+        where,
+        name,
+      );
     }
   }
 
@@ -273,6 +313,15 @@ export function vetUrl(compiled: CompiledPolicy, input: unknown): VettedUrl {
 
   const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   if (port === 0) refuse('port', 'Port 0 is not allowed.', where, hostKey);
+  // Checked before allowedPorts: listing such a port cannot make fetch connect to it.
+  if (isBadPort(port)) {
+    refuse(
+      'bad-port',
+      `Port ${port} is one that fetch never connects to (a "bad port" of the Fetch standard); no option allows it.`,
+      where,
+      hostKey,
+    );
+  }
   if (compiled.allowedPorts !== null && !compiled.allowedPorts.has(port)) {
     refuse('port', `Port ${port} is not in allowedPorts.`, where, hostKey);
   }
@@ -323,7 +372,10 @@ export async function resolveAndCheck(
   }
   const checked: CheckedAddress[] = [];
   const seen = new Set<string>();
-  for (const answer of answers as unknown[]) {
+  // Only the first maxAddresses answers are read, checked and used; the rest are dropped.
+  const limit = Math.min(answers.length, compiled.policy.maxAddresses);
+  for (let index = 0; index < limit; index++) {
+    const answer: unknown = answers[index];
     const address =
       typeof answer === 'object' && answer !== null
         ? (answer as { address?: unknown }).address

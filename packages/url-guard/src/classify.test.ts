@@ -101,7 +101,7 @@ const edges: [string, AddressKind][] = [
   ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'non-unicast'],
   ['100::1', 'special'],
   ['100:0:0:1::1', 'special'],
-  ['64:ff9b:1::a9fe:a9fe', 'special'],
+  ['64:ff9b:1::a9fe:a9fe', 'non-unicast'], // its /48 and /56 readings are 0.0.0.0
 ];
 
 describe('classifyAddress: block edges', () => {
@@ -149,10 +149,45 @@ describe('classifyAddress: IPv4 embedded in IPv6 is unwrapped', () => {
     expect(classifyAddress('::1').block?.name).toBe('Loopback Address');
   });
 
-  it('does not unwrap the local-use NAT64 prefix (its layout varies) and refuses it', () => {
-    const classification = classifyAddress('64:ff9b:1::808:808');
-    expect(classification.embedded).toBeNull();
-    expect(classification.kind).toBe('special');
+  it.each([
+    // [address, the readings in /96, /64, /56, /48 order, without repeats]
+    ['64:ff9b:1::a9fe:a9fe', ['169.254.169.254', '0.0.0.169', '0.0.0.0']],
+    [
+      '64:ff9b:1:0:a9:fea9:fe00:0',
+      ['254.0.0.0', '169.254.169.254', '0.169.254.169', '0.0.169.254'],
+    ],
+    ['64:ff9b:1:a9:fe:a9fe::', ['0.0.0.0', '254.169.254.0', '169.254.169.254', '0.169.254.169']],
+    ['64:ff9b:1:a9fe:a9:fe00::', ['0.0.0.0', '169.254.0.0', '254.169.254.0', '169.254.169.254']],
+    ['64:ff9b:1:ffff:ff08:808:808:808', ['8.8.8.8', '255.8.8.8', '255.255.8.8']], // /64 repeats /96
+  ] as const)('reads local-use NAT64 %s in every RFC 6052 layout', (address, readings) => {
+    const classification = classifyAddress(address);
+    expect(classification.embeddings.map((e) => e.via)).toEqual(readings.map(() => 'nat64-local'));
+    expect(classification.embeddings.map((e) => e.ipv4.address)).toEqual(readings);
+    expect(classification.embedded).toBe(classification.embeddings[0]);
+    // Whatever it carries, a local-use NAT64 address is never global.
+    expect(classification.kind).not.toBe('global');
+  });
+
+  it('reads ISATAP interface identifiers under any prefix, with the prefix’s own kind', () => {
+    const global = classifyAddress('2606:4700::200:5efe:808:808');
+    expect(global.embeddings.map((e) => [e.via, e.ipv4.address])).toEqual([['isatap', '8.8.8.8']]);
+    expect(global.kind).toBe('global');
+    expect(classifyAddress('2606:4700::5efe:a00:1').kind).toBe('special');
+    expect(classifyAddress('2606:4700::5efe:a9fe:a9fe').embedded?.ipv4.address).toBe(
+      '169.254.169.254',
+    );
+    // 6to4 with an ISATAP interface identifier: both readings.
+    expect(
+      classifyAddress('2002:808:808:1:0:5efe:7f00:1').embeddings.map((e) => e.ipv4.address),
+    ).toEqual(['8.8.8.8', '127.0.0.1']);
+    // Not ISATAP: another interface identifier.
+    expect(classifyAddress('2606:4700::400:5efe:808:808').embeddings).toEqual([]);
+  });
+
+  it('lists no embeddings for IPv4 and plain IPv6 addresses', () => {
+    expect(classifyAddress('8.8.8.8').embeddings).toEqual([]);
+    expect(classifyAddress('2606:4700::1111').embeddings).toEqual([]);
+    expect(classifyAddress('::ffff:8.8.8.8').embeddings).toHaveLength(1);
   });
 });
 
@@ -191,7 +226,7 @@ describe('classifyAddress: canonical output and input rules', () => {
       classifyAddress(input);
     } catch (error) {
       expect(error).toBeInstanceOf(UrlGuardError);
-      expect((error as UrlGuardError).code).toBe('URL_REFUSED');
+      expect((error as UrlGuardError).code).toBe('ERR_URL_REFUSED');
       expect((error as UrlGuardError).reason).toBe('invalid-address');
     }
   });

@@ -13,7 +13,7 @@ describe('UrlGuardError', () => {
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({
       name: 'UrlGuardError',
-      code: 'URL_REFUSED',
+      code: 'ERR_URL_REFUSED',
       reason: 'private-address',
       url: 'https://x.example/',
       host: 'x.example',
@@ -41,7 +41,7 @@ describe('UrlPolicyError', () => {
     const error = new UrlPolicyError('allowedHosts[2]', 'bad');
     expect(error).toMatchObject({
       name: 'UrlPolicyError',
-      code: 'URL_POLICY_INVALID',
+      code: 'ERR_URL_POLICY_INVALID',
       option: 'allowedHosts[2]',
     });
     expect(error.message).toContain('allowedHosts[2]');

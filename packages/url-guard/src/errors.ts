@@ -16,10 +16,14 @@ import { isTemporaryResolverFailure } from './refusal.js';
  * - `invalid-host`: empty labels, labels over 63 octets or names over 253 octets.
  * - `localhost`: `localhost` or `*.localhost` while `allowLocalhost` is off.
  * - `single-label`: a dotless name while `allowSingleLabelNames` is off.
+ * - `special-use-name`: a special-use or private-use name (`*.internal`, `*.local`, `*.home.arpa`,
+ *   `metadata.google.internal`, … see `SPECIAL_USE_NAMES`) while `allowSpecialUseNames` is off.
  * - `ip-literal`: an IP literal host while `allowIpLiterals` is off.
  * - `host-blocked`: the host matches `blockedHosts`.
  * - `host-not-allowed`: `allowedHosts` is set and the host matches none of it.
  * - `port`: port 0, or a port outside `allowedPorts`.
+ * - `bad-port`: a port `fetch` never connects to (`FETCH_BAD_PORTS`: 1, 22, 25, 6000, 10080, …),
+ *   whatever `allowedPorts` says.
  * - `private-address`: an address that is not globally reachable unicast.
  * - `metadata-address`: a cloud metadata address from `metadataAddresses`.
  * - `dns-failure`: resolution failed, answered nothing, or answered something that is not an IP.
@@ -46,10 +50,12 @@ export type UrlGuardReason =
   | 'invalid-host'
   | 'localhost'
   | 'single-label'
+  | 'special-use-name'
   | 'ip-literal'
   | 'host-blocked'
   | 'host-not-allowed'
   | 'port'
+  | 'bad-port'
   | 'private-address'
   | 'metadata-address'
   | 'dns-failure'
@@ -80,10 +86,12 @@ export const URL_GUARD_REASONS: readonly UrlGuardReason[] = Object.freeze([
   'invalid-host',
   'localhost',
   'single-label',
+  'special-use-name',
   'ip-literal',
   'host-blocked',
   'host-not-allowed',
   'port',
+  'bad-port',
   'private-address',
   'metadata-address',
   'dns-failure',
@@ -118,7 +126,7 @@ const MAX_URL_IN_ERROR = 256;
 /**
  * A URL, redirect hop or address was refused by the outbound-URL policy.
  *
- * `code` is always `'URL_REFUSED'`; `reason` says why, as a stable {@link UrlGuardReason}.
+ * `code` is always `'ERR_URL_REFUSED'`; `reason` says why, as a stable {@link UrlGuardReason}.
  * `host` and `address` name what was refused when that is known.
  *
  * @example
@@ -134,8 +142,8 @@ const MAX_URL_IN_ERROR = 256;
  */
 export class UrlGuardError extends Error {
   override readonly name: 'UrlGuardError' = 'UrlGuardError';
-  /** Always `'URL_REFUSED'`. */
-  readonly code: 'URL_REFUSED' = 'URL_REFUSED';
+  /** Always `'ERR_URL_REFUSED'`. */
+  readonly code: 'ERR_URL_REFUSED' = 'ERR_URL_REFUSED';
   /** Why the URL was refused. */
   readonly reason: UrlGuardReason;
   /** The URL (or redirect target) that was refused, cut to 256 characters. */
@@ -194,8 +202,8 @@ export class UrlGuardError extends Error {
  */
 export class UrlPolicyError extends Error {
   override readonly name: 'UrlPolicyError' = 'UrlPolicyError';
-  /** Always `'URL_POLICY_INVALID'`. */
-  readonly code: 'URL_POLICY_INVALID' = 'URL_POLICY_INVALID';
+  /** Always `'ERR_URL_POLICY_INVALID'`. */
+  readonly code: 'ERR_URL_POLICY_INVALID' = 'ERR_URL_POLICY_INVALID';
   /** The offending option, e.g. `maxRedirects` or `allowedHosts[2]`. */
   readonly option: string;
 

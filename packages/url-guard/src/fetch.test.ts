@@ -120,7 +120,7 @@ async function refusal(promise: Promise<unknown>): Promise<UrlGuardError> {
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(UrlGuardError);
-  expect((error as UrlGuardError).code).toBe('URL_REFUSED');
+  expect((error as UrlGuardError).code).toBe('ERR_URL_REFUSED');
   return error as UrlGuardError;
 }
 
@@ -566,5 +566,66 @@ describe('abort, proxies and close', () => {
 
   it('refuses non-URL input with a typed error', async () => {
     expect((await refusal(egress().fetch(42 as unknown as string))).reason).toBe('invalid-url');
+  });
+});
+
+describe('maxAddresses: a DNS answer is cut before it is checked or used', () => {
+  /** 5,000 answers: 16 of the allowed server, then the forbidden one; counts reads past `cut`. */
+  function hostile(cut: number): { resolver: Resolver; readsPastCut: () => number } {
+    let reads = 0;
+    const resolver: Resolver = async () => {
+      const answers = Array.from({ length: 5000 }, (_, index) => ({
+        address: index < 16 ? '127.0.0.2' : '127.0.0.1',
+        family: 4,
+      }));
+      return new Proxy(answers, {
+        get(target, key, receiver) {
+          if (typeof key === 'string' && /^\d+$/.test(key) && Number(key) >= cut) reads++;
+          return Reflect.get(target, key, receiver);
+        },
+      });
+    };
+    return { resolver, readsPastCut: () => reads };
+  }
+
+  it('checks and connects with the first 16 answers by default, never reading the rest', async () => {
+    const { resolver, readsPastCut } = hostile(16);
+    const e = egress({ resolver });
+    expect(e.policy.maxAddresses).toBe(16);
+    const checked = await e.check(`http://many.test:${allowed.port}/ok`);
+    expect(checked.addresses).toEqual([{ address: '127.0.0.2', family: 4 }]);
+    const response = await e.fetch(`http://many.test:${allowed.port}/ok`);
+    expect(await response.json()).toMatchObject({ ok: true });
+    expect(readsPastCut()).toBe(0);
+    expect(forbidden.connections).toBe(0);
+  });
+
+  it('a larger cap reads further, and the forbidden answer refuses the name', async () => {
+    const { resolver } = hostile(17);
+    const e = egress({ resolver, maxAddresses: 17 });
+    expect((await refusal(e.check(`http://many.test:${allowed.port}/ok`))).reason).toBe(
+      'private-address',
+    );
+    expect((await refusal(e.fetch(`http://many.test:${allowed.port}/ok`))).reason).toBe(
+      'private-address',
+    );
+  });
+
+  it('hands the socket only the addresses within the cap', async () => {
+    const e = egress({
+      maxAddresses: 1,
+      resolver: async () => [
+        { address: '127.0.0.2', family: 4 },
+        { address: '127.0.0.1', family: 4 },
+      ],
+    });
+    const checked = await e.check(`http://two.test:${allowed.port}/ok`);
+    expect(checked.addresses).toEqual([{ address: '127.0.0.2', family: 4 }]);
+    for (let i = 0; i < 5; i++) {
+      const response = await e.fetch(`http://two.test:${allowed.port}/ok`);
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+    }
+    expect(forbidden.connections).toBe(0);
   });
 });

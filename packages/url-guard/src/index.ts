@@ -1,4 +1,5 @@
 export type { EgressConnectOptions, EgressDispatcherOptions } from './agent.js';
+export { FETCH_BAD_PORTS } from './bad-ports.js';
 export type { CheckedAddress, CheckedUrl, CheckUrlOptions } from './check.js';
 export { checkUrl } from './check.js';
 export type {
@@ -21,3 +22,5 @@ export { ADDITIONAL_NON_GLOBAL_BLOCKS } from './special-purpose/additional.data.
 export { IANA_IPV4_SPECIAL_PURPOSE } from './special-purpose/iana-ipv4.data.js';
 export { IANA_IPV6_SPECIAL_PURPOSE } from './special-purpose/iana-ipv6.data.js';
 export type { SpecialPurposeEntry, SpecialPurposeRegistry } from './special-purpose/types.js';
+export type { SpecialUseName } from './special-use-names.js';
+export { SPECIAL_USE_NAMES } from './special-use-names.js';

@@ -14,7 +14,7 @@ function policyError(options: unknown): UrlPolicyError {
     createUrlPolicy(options as UrlPolicyOptions);
   } catch (error) {
     expect(error).toBeInstanceOf(UrlPolicyError);
-    expect((error as UrlPolicyError).code).toBe('URL_POLICY_INVALID');
+    expect((error as UrlPolicyError).code).toBe('ERR_URL_POLICY_INVALID');
     return error as UrlPolicyError;
   }
   throw new Error('expected createUrlPolicy to throw');
@@ -28,6 +28,7 @@ describe('URL_POLICY_DEFAULTS', () => {
       allowLocalhost: false,
       allowIpLiterals: false,
       allowSingleLabelNames: false,
+      allowSpecialUseNames: false,
       allowIdn: false,
       allowedHosts: [],
       blockedHosts: [],
@@ -35,6 +36,7 @@ describe('URL_POLICY_DEFAULTS', () => {
       allowedAddresses: [],
       maxLength: 2048,
       maxRedirects: 10,
+      maxAddresses: 16,
     });
     expect(URL_POLICY_DEFAULTS.metadataAddresses).toContain('168.63.129.16');
     expect(Object.isFrozen(URL_POLICY_DEFAULTS)).toBe(true);
@@ -162,6 +164,11 @@ describe('createUrlPolicy: invalid options name the option', () => {
     ['maxLength infinite', { maxLength: Number.POSITIVE_INFINITY }, 'maxLength'],
     ['maxRedirects negative', { maxRedirects: -1 }, 'maxRedirects'],
     ['maxRedirects string', { maxRedirects: '10' }, 'maxRedirects'],
+    ['maxAddresses zero', { maxAddresses: 0 }, 'maxAddresses'],
+    ['maxAddresses fraction', { maxAddresses: 1.5 }, 'maxAddresses'],
+    ['maxAddresses string', { maxAddresses: '16' }, 'maxAddresses'],
+    ['allowSpecialUseNames string', { allowSpecialUseNames: 'yes' }, 'allowSpecialUseNames'],
+    ['allowSpecialUseNames list', { allowSpecialUseNames: ['internal'] }, 'allowSpecialUseNames'],
   ])('%s', (_label, options, option) => {
     expect(policyError(options).option).toBe(option);
   });
@@ -244,7 +251,7 @@ describe('checkAddress: the address policy', () => {
     } catch (error) {
       expect(error).toMatchObject({
         name: 'UrlGuardError',
-        code: 'URL_REFUSED',
+        code: 'ERR_URL_REFUSED',
         reason: 'private-address',
         address: '::ffff:7f00:1',
         host: 'evil.example',

@@ -1,6 +1,11 @@
 import { isIP } from 'node:net';
-import type ipaddr from 'ipaddr.js';
-import { type AddressClassification, classifyParsed, parseIp } from './classify.js';
+import ipaddr from 'ipaddr.js';
+import {
+  type AddressClassification,
+  type AddressKind,
+  classifyParsed,
+  parseIp,
+} from './classify.js';
 import { UrlGuardError, UrlPolicyError } from './errors.js';
 
 /** A scheme the guard can allow. Nothing but HTTP(S) can be fetched, so nothing else is allowed. */
@@ -54,6 +59,14 @@ export interface UrlPolicyOptions {
    */
   readonly allowSingleLabelNames?: boolean;
   /**
+   * Allow special-use and private-use names (`*.internal`, `*.local`, `*.home.arpa`, `*.lan`,
+   * `metadata.google.internal`, … the list is `SPECIAL_USE_NAMES`). They are answered by local
+   * resolvers, multicast DNS or private zones, so they are refused by name even when they resolve
+   * to public addresses. Their addresses must still pass the address policy.
+   * @defaultValue `false`
+   */
+  readonly allowSpecialUseNames?: boolean;
+  /**
    * Allow internationalised names (Unicode hosts and `xn--` labels). Unicode hosts must already
    * be in the form IDNA maps them to (no fullwidth dots, no zero-width characters).
    * @defaultValue `false`
@@ -72,8 +85,9 @@ export interface UrlPolicyOptions {
   readonly blockedHosts?: readonly string[];
   /**
    * When not empty, only these ports (1–65535) are allowed. The default port of the scheme
-   * counts as the port when the URL has none.
-   * @defaultValue `[]` (any port from 1 to 65535)
+   * counts as the port when the URL has none. The ports `fetch` refuses (`FETCH_BAD_PORTS`) stay
+   * refused even when listed here.
+   * @defaultValue `[]` (any port from 1 to 65535 that `fetch` can reach)
    */
   readonly allowedPorts?: readonly number[];
   /**
@@ -99,6 +113,14 @@ export interface UrlPolicyOptions {
    * @defaultValue `10`
    */
   readonly maxRedirects?: number;
+  /**
+   * How many addresses of one DNS answer are checked and handed to the socket: the first
+   * `maxAddresses` in the resolver's order; the rest are dropped unread (not checked, never
+   * connected to). Bounds the work a hostile resolver can cause, and the connection attempts
+   * Happy Eyeballs makes.
+   * @defaultValue `16`
+   */
+  readonly maxAddresses?: number;
 }
 
 /**
@@ -116,6 +138,7 @@ export interface NormalizedUrlPolicy {
   readonly allowLocalhost: boolean;
   readonly allowIpLiterals: boolean;
   readonly allowSingleLabelNames: boolean;
+  readonly allowSpecialUseNames: boolean;
   readonly allowIdn: boolean;
   readonly allowedHosts: readonly string[];
   readonly blockedHosts: readonly string[];
@@ -124,12 +147,14 @@ export interface NormalizedUrlPolicy {
   readonly metadataAddresses: readonly string[];
   readonly maxLength: number;
   readonly maxRedirects: number;
+  readonly maxAddresses: number;
 }
 
 /**
- * The default policy: https only, no IP literals, no IDN, no localhost or single-label names,
- * only globally reachable addresses, cloud metadata addresses refused, any port 1–65535,
- * 2048 characters, 10 redirects.
+ * The default policy: https only, no IP literals, no IDN, no localhost, single-label or
+ * special-use names, only globally reachable addresses, cloud metadata addresses refused, any
+ * port 1–65535 but those `fetch` refuses, 2048 characters, 10 redirects, at most 16 addresses
+ * of a DNS answer used.
  *
  * @example
  * ```ts
@@ -142,6 +167,7 @@ export const URL_POLICY_DEFAULTS: NormalizedUrlPolicy = Object.freeze({
   allowLocalhost: false,
   allowIpLiterals: false,
   allowSingleLabelNames: false,
+  allowSpecialUseNames: false,
   allowIdn: false,
   allowedHosts: Object.freeze([]),
   blockedHosts: Object.freeze([]),
@@ -159,6 +185,10 @@ export const URL_POLICY_DEFAULTS: NormalizedUrlPolicy = Object.freeze({
   ]),
   maxLength: 2048,
   maxRedirects: 10,
+  // Large round-robin answers rarely hold more than 8 addresses per family; 16 keeps both
+  // families of such an answer, and 16 Happy Eyeballs attempts of 250 ms fit well inside
+  // undici's 10 s connect timeout.
+  maxAddresses: 16,
 });
 
 const OPTION_KEYS = new Set<string>(Object.keys(URL_POLICY_DEFAULTS));
@@ -196,7 +226,7 @@ function readBoolean(options: Record<string, unknown>, key: keyof NormalizedUrlP
 
 function readInteger(
   options: Record<string, unknown>,
-  key: 'maxLength' | 'maxRedirects',
+  key: 'maxLength' | 'maxRedirects' | 'maxAddresses',
   min: number,
 ): number {
   const value = options[key];
@@ -420,6 +450,7 @@ export function createUrlPolicy(options: UrlPolicyOptions = {}): NormalizedUrlPo
     allowLocalhost: readBoolean(record, 'allowLocalhost'),
     allowIpLiterals: readBoolean(record, 'allowIpLiterals'),
     allowSingleLabelNames: readBoolean(record, 'allowSingleLabelNames'),
+    allowSpecialUseNames: readBoolean(record, 'allowSpecialUseNames'),
     allowIdn: readBoolean(record, 'allowIdn'),
     allowedHosts: Object.freeze(readHosts(record, 'allowedHosts')),
     blockedHosts: Object.freeze(readHosts(record, 'blockedHosts')),
@@ -428,6 +459,7 @@ export function createUrlPolicy(options: UrlPolicyOptions = {}): NormalizedUrlPo
     metadataAddresses: Object.freeze(readAddresses(record, 'metadataAddresses')),
     maxLength: readInteger(record, 'maxLength', 1),
     maxRedirects: readInteger(record, 'maxRedirects', 0),
+    maxAddresses: readInteger(record, 'maxAddresses', 1),
   });
   compiledPolicies.set(policy, compilePolicy(policy));
   return policy;
@@ -467,13 +499,58 @@ interface AddressContext {
 }
 
 function describeBlock(classification: AddressClassification): string {
-  const { embedded, block } = classification;
-  if (embedded !== null) {
-    const inner = embedded.ipv4.block?.name ?? 'global unicast';
-    return `${embedded.via} form of ${embedded.ipv4.address} (${inner})`;
-  }
+  const { block } = classification;
   if (block !== null) return `${block.name}, ${block.prefix}`;
-  return 'outside global unicast 2000::/3';
+  return classification.family === 6 ? 'outside global unicast 2000::/3' : 'global unicast';
+}
+
+/** What would allow an address of this kind (never a metadata address: see the metadata rule). */
+function remedy(kind: AddressKind): string {
+  return kind === 'special'
+    ? 'allow it with allowPrivateAddresses: true, or list it in allowedAddresses'
+    : 'only listing it in allowedAddresses allows it';
+}
+
+interface Refusal {
+  readonly reason: 'private-address' | 'metadata-address';
+  readonly why: string;
+}
+
+/**
+ * Judge one classified address: `null` when allowed, or why it is refused. An IPv6 address that
+ * carries IPv4 is allowed only when every IPv4 address it can be read as carrying is allowed on
+ * its own, so the metadata rule and `allowedAddresses` see the IPv4 inside under every option;
+ * an IPv6 `allowedAddresses` block cannot allow what its IPv4 reading would not be.
+ */
+function judge(
+  compiled: CompiledPolicy,
+  parsed: ipaddr.IPv4 | ipaddr.IPv6,
+  classification: AddressClassification,
+): Refusal | null {
+  const canonical = classification.address;
+  // Every reading is judged; a metadata reading names the refusal, else the first refused one.
+  let refused: Refusal | null = null;
+  for (const { via, ipv4 } of classification.embeddings) {
+    const inner = judge(compiled, ipaddr.IPv4.parse(ipv4.address), ipv4);
+    if (inner !== null && (refused === null || inner.reason === 'metadata-address')) {
+      refused = { reason: inner.reason, why: `it carries ${ipv4.address} (${via}), ${inner.why}` };
+      if (inner.reason === 'metadata-address') break;
+    }
+  }
+  if (refused !== null) return refused;
+  if (compiled.metadata.has(canonical)) {
+    if (compiled.exactAllowed.has(canonical)) return null;
+    return { reason: 'metadata-address', why: 'a cloud metadata address (metadataAddresses)' };
+  }
+  // A mapped address reaches exactly its IPv4 host: the IPv4 verdict above is the verdict.
+  if (classification.embedded?.via === 'ipv4-mapped') return null;
+  if (inAllowedRanges(compiled, parsed)) return null;
+  if (classification.kind === 'global') return null;
+  if (classification.kind === 'special' && compiled.policy.allowPrivateAddresses) return null;
+  return {
+    reason: 'private-address',
+    why: `not a globally reachable unicast address (${describeBlock(classification)}); ${remedy(classification.kind)}`,
+  };
 }
 
 /**
@@ -493,35 +570,12 @@ export function checkAddress(
     });
   }
   const classification = classifyParsed(parsed);
-  const canonical = classification.address;
-  const mappedIpv4 =
-    classification.embedded?.via === 'ipv4-mapped' ? classification.embedded.ipv4.address : null;
-  const embeddedIpv4 = classification.embedded?.ipv4.address ?? null;
-  const isMetadata =
-    compiled.metadata.has(canonical) ||
-    (embeddedIpv4 !== null && compiled.metadata.has(embeddedIpv4));
-  const listedExactly =
-    compiled.exactAllowed.has(canonical) ||
-    (mappedIpv4 !== null && compiled.exactAllowed.has(mappedIpv4));
-  const result = { address: canonical, family: classification.family };
-  if (isMetadata) {
-    if (listedExactly) return result;
-    throw new UrlGuardError(
-      'metadata-address',
-      `Refused ${canonical}: a cloud metadata address (list it on its own in allowedAddresses to allow it).`,
-      { ...context, address: canonical },
-    );
+  const refusal = judge(compiled, parsed, classification);
+  if (refusal !== null) {
+    throw new UrlGuardError(refusal.reason, `Refused ${classification.address}: ${refusal.why}.`, {
+      ...context,
+      address: classification.address,
+    });
   }
-  if (inAllowedRanges(compiled, parsed)) return result;
-  if (mappedIpv4 !== null && classification.embedded !== null) {
-    const inner = parseIp(mappedIpv4);
-    if (inner !== null && inAllowedRanges(compiled, inner)) return result;
-  }
-  if (classification.kind === 'global') return result;
-  if (classification.kind === 'special' && compiled.policy.allowPrivateAddresses) return result;
-  throw new UrlGuardError(
-    'private-address',
-    `Refused ${canonical}: not a globally reachable unicast address (${describeBlock(classification)}).`,
-    { ...context, address: canonical },
-  );
+  return { address: classification.address, family: classification.family };
 }

@@ -57,7 +57,11 @@ describe('UrlGuardError.policyRefusal and temporary', () => {
 
   it('a dns-failure is not a policy refusal; its temporariness comes from the cause', () => {
     const temporary = new UrlGuardError('dns-failure', 'failed', { cause: coded('EAI_AGAIN') });
-    expect(temporary).toMatchObject({ policyRefusal: false, temporary: true, code: 'URL_REFUSED' });
+    expect(temporary).toMatchObject({
+      policyRefusal: false,
+      temporary: true,
+      code: 'ERR_URL_REFUSED',
+    });
     const missing = new UrlGuardError('dns-failure', 'failed', { cause: coded('ENOTFOUND') });
     expect(missing).toMatchObject({ policyRefusal: false, temporary: false });
     const empty = new UrlGuardError('dns-failure', 'no address');
@@ -117,21 +121,21 @@ describe('isUrlPolicyRefusal', () => {
 
   it('matches structurally, so errors from another copy of the package count', () => {
     expect(
-      isUrlPolicyRefusal({ name: 'UrlGuardError', code: 'URL_REFUSED', policyRefusal: true }),
+      isUrlPolicyRefusal({ name: 'UrlGuardError', code: 'ERR_URL_REFUSED', policyRefusal: true }),
     ).toBe(true);
     expect(
-      isUrlPolicyRefusal({ name: 'UrlGuardError', code: 'URL_REFUSED', policyRefusal: false }),
+      isUrlPolicyRefusal({ name: 'UrlGuardError', code: 'ERR_URL_REFUSED', policyRefusal: false }),
     ).toBe(false);
     // An older copy without the field is judged by its reason.
-    expect(isUrlPolicyRefusal({ name: 'UrlGuardError', code: 'URL_REFUSED', reason: 'port' })).toBe(
-      true,
-    );
     expect(
-      isUrlPolicyRefusal({ name: 'UrlGuardError', code: 'URL_REFUSED', reason: 'dns-failure' }),
+      isUrlPolicyRefusal({ name: 'UrlGuardError', code: 'ERR_URL_REFUSED', reason: 'port' }),
+    ).toBe(true);
+    expect(
+      isUrlPolicyRefusal({ name: 'UrlGuardError', code: 'ERR_URL_REFUSED', reason: 'dns-failure' }),
     ).toBe(false);
     // Name or code alone is not enough.
     expect(isUrlPolicyRefusal({ name: 'UrlGuardError', reason: 'port' })).toBe(false);
-    expect(isUrlPolicyRefusal({ code: 'URL_REFUSED', reason: 'port' })).toBe(false);
+    expect(isUrlPolicyRefusal({ code: 'ERR_URL_REFUSED', reason: 'port' })).toBe(false);
   });
 
   it('is bounded and cycle-safe, and survives hostile errors', () => {
@@ -158,7 +162,7 @@ describe('isUrlPolicyRefusal', () => {
     );
     expect(isUrlPolicyRefusal(hostile)).toBe(false);
     expect(isUrlPolicyRefusal(new Error('outer', { cause: hostile }))).toBe(false);
-    for (const value of [undefined, null, 0, 'URL_REFUSED', Symbol('x')]) {
+    for (const value of [undefined, null, 0, 'ERR_URL_REFUSED', Symbol('x')]) {
       expect(isUrlPolicyRefusal(value)).toBe(false);
     }
   });
@@ -215,7 +219,11 @@ describe('egress.isRefusal with resolvers that fail in each way', () => {
     ]) {
       for (const attempt of [egress.check(url), egress.fetch(url)]) {
         const error = await caught(attempt);
-        expect(error).toMatchObject({ code: 'URL_REFUSED', policyRefusal: true, temporary: false });
+        expect(error).toMatchObject({
+          code: 'ERR_URL_REFUSED',
+          policyRefusal: true,
+          temporary: false,
+        });
         expect(egress.isRefusal(error)).toBe(true);
         expect(egress.isRefusal(new TypeError('fetch failed', { cause: error }))).toBe(true);
       }

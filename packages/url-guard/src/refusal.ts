@@ -90,7 +90,7 @@ export function isTemporaryResolverFailure(error: unknown): boolean {
  * Looks at the error, its `cause` chain (e.g. undici's `TypeError('fetch failed')`) and
  * `AggregateError` members, at most 32 errors, cycle-safe. A guard error's own `cause` is not
  * searched: its verdict stands. The match is structural (`name` `'UrlGuardError'`, `code`
- * `'URL_REFUSED'`), so errors from another copy of this package count too; a copy without
+ * `'ERR_URL_REFUSED'`), so errors from another copy of this package count too; a copy without
  * `policyRefusal` is judged by its `reason`.
  *
  * @param error - anything thrown by a check or a guarded fetch.
@@ -113,7 +113,7 @@ export function isUrlPolicyRefusal(error: unknown): boolean {
       policyRefusal?: unknown;
       reason?: unknown;
     };
-    if (guard.name !== 'UrlGuardError' || guard.code !== 'URL_REFUSED') return false;
+    if (guard.name !== 'UrlGuardError' || guard.code !== 'ERR_URL_REFUSED') return false;
     const verdict =
       typeof guard.policyRefusal === 'boolean'
         ? guard.policyRefusal
