@@ -63,7 +63,7 @@ export async function runRestarted(json: string): Promise<number> {
   const history = (await scheduler.jobHistory('tick')) ?? [];
   const count = (status: string) => history.filter((run) => run.status === status).length;
   out.say(
-    `tick's history: ${count('succeeded')} succeeded, ${count('skipped')} skipped (missed while no process ran)`,
+    `tick's history (the last ${history.length} entries): ${count('succeeded')} succeeded, ${count('skipped')} skipped (missed while no process ran)`,
   );
   out.say('stopping proc 2');
   await close();
