@@ -62,6 +62,44 @@ describe('the guarded lookup', () => {
     expect(guardError(error)).toMatchObject({ reason: 'private-address', address: '127.0.0.1' });
   });
 
+  it('refuses a local-use NAT64 answer carrying a metadata address under every option', async () => {
+    const nat64 = tableResolver({ 'nat64.test': ['64:ff9b:1::a9fe:a9fe'] });
+    for (const options of [
+      { allowPrivateAddresses: true },
+      { allowedAddresses: ['64:ff9b:1::/48'] },
+      { allowPrivateAddresses: true, allowedAddresses: ['::/0', '169.254.0.0/16'] },
+    ]) {
+      const guarded = createGuardedLookup(compiledPolicyOf(createUrlPolicy(options)), nat64);
+      const error = await new Promise<Error | null>((resolve) => {
+        guarded('nat64.test', { all: true }, (e) => resolve(e));
+      });
+      expect(guardError(error)).toMatchObject({
+        reason: 'metadata-address',
+        address: '64:ff9b:1::a9fe:a9fe',
+      });
+    }
+  });
+
+  it('hands over at most maxAddresses answers, in the resolver’s order', async () => {
+    const many: Resolver = async () =>
+      Array.from({ length: 3000 }, (_, i) => ({
+        address: i < 2 ? `127.0.0.${i + 2}` : '127.0.0.1',
+        family: 4,
+      }));
+    const compiledTwo = compiledPolicyOf(
+      createUrlPolicy({ allowedAddresses: ['127.0.0.2', '127.0.0.3'], maxAddresses: 2 }),
+    );
+    const answers = await new Promise<unknown>((resolve) => {
+      createGuardedLookup(compiledTwo, many)('many.test', { all: true }, (_e, address) =>
+        resolve(address),
+      );
+    });
+    expect(answers).toEqual([
+      { address: '127.0.0.2', family: 4 },
+      { address: '127.0.0.3', family: 4 },
+    ]);
+  });
+
   it('fails closed on resolver failure and on a missing family', async () => {
     expect(guardError((await call('unknown.test', { all: true })).error).reason).toBe(
       'dns-failure',
