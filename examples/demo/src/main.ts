@@ -12,7 +12,7 @@
  * Run: `pnpm demo` (about 20 s), or `AGAIN_DEMO_FAST=1 pnpm demo` (about 5 s: the cron job runs
  * fewer times). Colours only on a terminal without `NO_COLOR`; `pnpm demo | cat` is plain text.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,12 +33,22 @@ async function runDemo(): Promise<number> {
   const out = createOutput(startedAt, 'proc 1', colorsWanted());
   const target = await startTarget();
   const dir = mkdtempSync(join(tmpdir(), 'again-demo-'));
+  // Interrupted (Ctrl-C, kill): the second process, if running, ends too, and so does the directory.
+  let child: ChildProcess | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      child?.kill(signal);
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  }
   const file = join(dir, 'demo.db');
   out.say(
     `@again demo (pid ${process.pid}): four jobs on SQLite against a local target, then a restart`,
   );
   out.say(`storage  ${file} (SQLite; its directory is removed at the end)`);
   out.say(`target   ${target.base} (the URL policy allows http to 127.0.0.1:${target.port} only)`);
+  out.say('each line: time since the start, the process, the job, what happened');
   try {
     const { scheduler, close } = await openScheduler(file, target.port);
     const progress = createProgress();
@@ -78,13 +88,14 @@ async function runDemo(): Promise<number> {
     const args: RestartedArgs = { file, port: target.port, startedAt };
     out.say('starting proc 2 on the same file, as a restarted service would');
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(
+      const started = spawn(
         process.execPath,
         [...process.execArgv, fileURLToPath(import.meta.url), RESTARTED_FLAG, JSON.stringify(args)],
         { stdio: 'inherit' },
       );
-      child.on('error', reject);
-      child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 128)));
+      child = started;
+      started.on('error', reject);
+      started.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 128)));
     });
     out.say(
       code === 0 ? `done in ${out.at(Date.now()).slice(1)}` : `proc 2 failed (exit code ${code})`,
