@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts'],
-    testTimeout: 30_000,
+    // One TypeScript program and a few Node processes: seconds alone, longer on a busy machine.
+    hookTimeout: 120_000,
   },
 });

@@ -1,19 +1,46 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { checkDocs } from './check-docs.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CheckDocsResult, checkDocs } from './check-docs.js';
 import { checkCommand, readWorkspace } from './commands.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = join(packageDir, '../..');
 // The fixture root is inside this package, so the snippets resolve @again/* like the real ones.
-const fixtures = mkdtempSync(join(packageDir, '.snippets-test-'));
-afterAll(() => rmSync(fixtures, { recursive: true, force: true }));
+const root = mkdtempSync(join(packageDir, '.snippets-test-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function fixture(name: string, markdown: string): string {
-  const root = join(fixtures, name);
-  mkdirSync(root, { recursive: true });
+const readme = [
+  '# Fixture', // 1
+  '', // 2
+  '<!-- snippet: no-run only types', // 3
+  "import { createRetrier } from '@again/retry';", // 4
+  '-->', // 5
+  '```ts', // 6
+  'const retrier = createRetrier({ maxRetries: 2 });', // 7
+  "retrier.run('not a function');", // 8
+  '```', // 9
+  '', // 10
+  '```ts', // 11
+  "import { strictEqual } from 'node:assert';", // 12
+  'strictEqual(await Promise.resolve(42), 42);', // 13
+  '```', // 14
+  '', // 15
+  '```ts', // 16
+  'const value: number = 1;', // 17
+  "if (value === 1) throw new Error('documented promise broken');", // 18
+  '```', // 19
+  '', // 20
+  '```ts', // 21
+  'setInterval(() => {}, 1_000);', // 22
+  '```', // 23
+  '', // 24
+  'Run `pnpm nope` or `pnpm demo`.', // 25
+].join('\n');
+
+let result: CheckDocsResult;
+beforeAll(async () => {
   writeFileSync(
     join(root, 'tsconfig.base.json'),
     JSON.stringify({ extends: join(repoRoot, 'tsconfig.base.json') }),
@@ -23,60 +50,37 @@ function fixture(name: string, markdown: string): string {
     JSON.stringify({ name: 'fixture', scripts: { demo: 'x' } }),
   );
   mkdirSync(join(root, 'packages'));
-  writeFileSync(join(root, 'README.md'), markdown);
-  return root;
-}
+  writeFileSync(join(root, 'README.md'), readme);
+  result = await checkDocs({ root, workDir: join(root, 'work'), timeout: 2_000 });
+});
 
 describe('checkDocs', () => {
-  it('reports a type error at its markdown line, behind a hidden prelude', async () => {
-    const root = fixture(
-      'types',
-      [
-        '# Fixture',
-        '',
-        '<!-- snippet: no-run only types',
-        "import { createRetrier } from '@again/retry';",
-        '-->',
-        '```ts',
-        'const retrier = createRetrier({ maxRetries: 2 });',
-        "retrier.run('not a function');",
-        '```',
-      ].join('\n'),
-    );
-    const result = await checkDocs({ root, workDir: join(root, 'work') });
-    expect(result.problems, JSON.stringify(result.problems)).toHaveLength(1);
-    expect(result.problems[0]).toMatchObject({ file: 'README.md', line: 8 });
-    expect(result.problems[0]?.message).toMatch(/^TS2345: Argument of type 'string'/);
-    expect(result).toMatchObject({ snippets: 1, typechecked: 1, ran: 0 });
+  it('counts what it checked and ran', () => {
+    expect(result).toMatchObject({ files: 1, snippets: 4, typechecked: 4, ran: 3, skipped: 0 });
+    expect(
+      result.problems.map(({ line }) => line),
+      JSON.stringify(result.problems),
+    ).toEqual([8, 17, 22, 25]);
   });
 
-  it('runs self-contained snippets: a failing one is reported with its markdown line in the stack', async () => {
-    const root = fixture(
-      'runs',
-      [
-        '```ts',
-        "import { strictEqual } from 'node:assert';",
-        'strictEqual(await Promise.resolve(42), 42);',
-        '',
-        '```',
-        '',
-        '```ts',
-        'const value: number = 1;',
-        "if (value === 1) throw new Error('documented promise broken');",
-        '```',
-        '',
-        '```ts',
-        'setInterval(() => {}, 1_000);',
-        '```',
-      ].join('\n'),
-    );
-    const result = await checkDocs({ root, workDir: join(root, 'work'), timeout: 2_000 });
-    expect(result, JSON.stringify(result.problems)).toMatchObject({ snippets: 3, ran: 3 });
-    expect(result.problems.map(({ line }) => line)).toEqual([8, 13]);
-    expect(result.problems[0]?.message).toContain('snippet exited with code 1');
-    expect(result.problems[0]?.message).toContain('documented promise broken');
-    expect(result.problems[0]?.message).toContain('README.md:9');
-    expect(result.problems[1]?.message).toContain('did not exit within 2000 ms');
+  it('reports a type error at its markdown line, behind a hidden prelude', () => {
+    expect(result.problems[0]).toMatchObject({ file: 'README.md', line: 8 });
+    expect(result.problems[0]?.message).toMatch(/^TS2345: Argument of type 'string'/);
+  });
+
+  it('reports a failing run with its output and markdown lines in the stack', () => {
+    const message = result.problems[1]?.message;
+    expect(message).toContain('snippet exited with code 1');
+    expect(message).toContain('documented promise broken');
+    expect(message).toContain('README.md:18');
+  });
+
+  it('reports a snippet that does not exit', () => {
+    expect(result.problems[2]?.message).toContain('did not exit within 2000 ms');
+  });
+
+  it('reports a command that names no script', () => {
+    expect(result.problems[3]?.message).toContain('no script "nope" in the root package.json');
   });
 });
 

@@ -45,6 +45,14 @@ export interface CheckDocsResult {
   readonly typechecked: number;
   readonly ran: number;
   readonly skipped: number;
+  /** How long the type-check took, ms. */
+  readonly typecheckMs: number;
+  /** Run time of each snippet that ran, slowest first. */
+  readonly runTimes: readonly {
+    readonly file: string;
+    readonly line: number;
+    readonly ms: number;
+  }[];
 }
 
 /**
@@ -112,11 +120,14 @@ export async function checkDocs(options: CheckDocsOptions): Promise<CheckDocsRes
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, module.text);
   }
+  const typecheckStarted = performance.now();
   const typed =
     checked.length === 0
       ? { problems: [], failed: new Set<SnippetModule>() }
       : typecheck(checked, { baseConfig: join(root, 'tsconfig.base.json'), srcDir, outDir });
   problems.push(...typed.problems);
+  const typecheckMs = performance.now() - typecheckStarted;
+  const runTimes: { file: string; line: number; ms: number }[] = [];
 
   const runnable = checked.filter(
     (module) => module.snippet.mode === 'run' && !typed.failed.has(module),
@@ -126,6 +137,8 @@ export async function checkDocs(options: CheckDocsOptions): Promise<CheckDocsRes
       ...(await runSnippets(runnable, {
         srcDir,
         outDir,
+        onTiming: (module, ms) =>
+          runTimes.push({ file: module.snippet.file, line: module.snippet.line, ms }),
         ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
       })),
     );
@@ -137,6 +150,8 @@ export async function checkDocs(options: CheckDocsOptions): Promise<CheckDocsRes
     typechecked: checked.length,
     ran: options.run === false ? 0 : runnable.length,
     skipped: code.length - checked.length,
+    typecheckMs,
+    runTimes: runTimes.sort((a, b) => b.ms - a.ms),
   };
 }
 

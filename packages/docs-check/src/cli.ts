@@ -30,9 +30,14 @@ const result = await checkDocs({
 for (const problem of result.problems) {
   console.error(`${problem.file}:${problem.line}: ${problem.message}`);
 }
-const seconds = ((performance.now() - started) / 1000).toFixed(1);
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const slowest = result.runTimes
+  .slice(0, 3)
+  .map(({ file, line, ms }) => `${file}:${line} ${seconds(ms)}`)
+  .join(', ');
 console.log(
-  `docs-check: ${result.snippets} snippets in ${result.files} files: ${result.typechecked} type-checked, ` +
-    `${result.ran} run, ${result.skipped} skipped; ${result.problems.length} problems (${seconds} s)`,
+  `docs-check: ${result.snippets} snippets in ${result.files} files: ${result.typechecked} type-checked ` +
+    `(${seconds(result.typecheckMs)}), ${result.ran} run${slowest === '' ? '' : ` (slowest: ${slowest})`}, ` +
+    `${result.skipped} skipped; ${result.problems.length} problems (${seconds(performance.now() - started)})`,
 );
 if (result.problems.length > 0) process.exitCode = 1;

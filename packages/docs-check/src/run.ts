@@ -20,8 +20,10 @@ export interface RunOptions {
   readonly outDir: string;
   /** Longest a snippet may run, ms. @defaultValue 20000 */
   readonly timeout?: number;
-  /** Snippets run at once. @defaultValue the machine's parallelism, at most 8 */
+  /** Snippets run at once. @defaultValue the machine's parallelism, from 4 to 8 */
   readonly concurrency?: number;
+  /** Called with each snippet's run time, ms. */
+  readonly onTiming?: (module: SnippetModule, ms: number) => void;
 }
 
 /**
@@ -42,12 +44,15 @@ export async function runSnippets(
   options: RunOptions,
 ): Promise<Problem[]> {
   const timeout = options.timeout ?? 20_000;
-  const concurrency = options.concurrency ?? Math.min(8, availableParallelism());
+  // Snippets mostly wait (servers, timers, retries), so run more than one per core.
+  const concurrency = options.concurrency ?? Math.max(4, Math.min(8, availableParallelism()));
   const problems: Problem[] = [];
   const queue = [...modules];
   const worker = async (): Promise<void> => {
     for (let module = queue.shift(); module !== undefined; module = queue.shift()) {
+      const started = performance.now();
       const problem = await runOne(module, options, timeout);
+      options.onTiming?.(module, performance.now() - started);
       if (problem !== undefined) problems.push(problem);
     }
   };
