@@ -11,6 +11,15 @@
 // Peer dependencies are not installed (`--legacy-peer-deps`): required peers (better-sqlite3,
 // a native module) are linked from the workspace's node_modules instead of compiled again.
 //
+// Then (scripts/smoke-packages.mjs): each tarball holds its LICENSE (the license field's text),
+// its CHANGELOG.md when there is one, no test code, source maps that carry their sources, and a
+// README without links outside the tarball; @again/retry installed alone with npm pulls in no
+// dependency; and the scheduler, storage-sqlite (on the user's own Kysely, at the lowest patch
+// its peer range allows) and url-guard, composed from tarballs, type-check and run one job
+// against 127.0.0.1.
+//
+// Packing skips lifecycle scripts: `prepack` rebuilds, and this runs after the build.
+//
 // Run from the repository root after building every package: `node scripts/smoke.mjs`.
 // Prints one line per package; exits 1 if any package fails. Packages whose src/index.ts is still
 // `export {}` are skipped with a notice.
@@ -31,6 +40,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  checkComposition,
+  checkRetryAlone,
+  inspectTarball,
+  linkDirectory,
+} from './smoke-packages.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGES = join(ROOT, 'packages');
@@ -53,14 +68,14 @@ const KNOWN_EXPORTS = {
 
 const isWindows = process.platform === 'win32';
 
-function run(command, args, cwd) {
+function run(command, args, cwd, env = {}) {
   try {
     return execFileSync(command, args, {
       cwd,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
       shell: isWindows, // pnpm and npm are .cmd shims on Windows
-      env: { ...process.env, npm_config_update_notifier: 'false' },
+      env: { ...process.env, npm_config_update_notifier: 'false', ...env },
     });
   } catch (error) {
     const output = `${error.stdout ?? ''}${error.stderr ?? ''}`.trim();
@@ -184,12 +199,16 @@ try {
   const tarballs = join(temp, 'tarballs');
   mkdirSync(tarballs);
   const peers = new Map();
+  const tarballOf = {};
   for (const { dir, manifest } of packages) {
     const optional = manifest.peerDependenciesMeta ?? {};
     for (const peer of Object.keys(manifest.peerDependencies ?? {})) {
       if (optional[peer]?.optional !== true && !peers.has(peer)) peers.set(peer, dir);
     }
-    run('pnpm', ['pack', '--pack-destination', tarballs], dir);
+    const output = run('pnpm', ['pack', '--pack-destination', tarballs], dir, {
+      npm_config_ignore_scripts: 'true',
+    });
+    tarballOf[manifest.name] = output.trim().split('\n').at(-1).trim();
   }
   const files = readdirSync(tarballs)
     .filter((name) => name.endsWith('.tgz'))
@@ -325,6 +344,54 @@ try {
     if (failures.length === 0) report('OK', peer, `peer, linked from the workspace: ${works}`);
     else report('FAIL', peer, failures.map(([how, r]) => `${how} threw ${r?.error}`).join('; '));
   }
+
+  // What each tarball holds.
+  const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+  let since = Date.now();
+  const rootLicense = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
+  for (const { dir, manifest } of packages) {
+    const into = join(temp, 'unpacked', manifest.name.replace('/', '+'));
+    const problems = inspectTarball(tarballOf[manifest.name], dir, manifest, into, rootLicense);
+    if (problems.length > 0) report('FAIL', manifest.name, `tarball: ${problems.join('; ')}`);
+    else report('OK', manifest.name, 'tarball: LICENSE, no test code, maps and links resolve');
+  }
+  console.log(`     tarball contents: ${seconds(since)}`);
+  // @again/retry alone.
+  since = Date.now();
+  const alone = checkRetryAlone(tarballOf['@again/retry'], join(temp, 'alone'));
+  if (alone.length > 0) report('FAIL', '@again/retry', `installed alone: ${alone.join('; ')}`);
+  else
+    report(
+      'OK',
+      '@again/retry',
+      `installed alone with npm: no dependency pulled in (${seconds(since)})`,
+    );
+  since = Date.now();
+  // The scheduler composed with storage-sqlite and url-guard, running one job.
+  const manifests = Object.fromEntries(packages.map(({ manifest }) => [manifest.name, manifest]));
+  const linkPeer = (name, target) => {
+    const source = workspaceCopyOf(name, peers.get(name) ?? ROOT);
+    if (source === undefined) throw new Error(`${name} is not installed in the workspace`);
+    linkDirectory(source, target);
+  };
+  const typescript = workspaceCopyOf('typescript', ROOT);
+  const composed = checkComposition(
+    tarballOf,
+    manifests,
+    linkPeer,
+    typescript,
+    join(ROOT, 'node_modules', '@types'),
+    join(temp, 'compose'),
+  );
+  const what = `scheduler + storage-sqlite (kysely ${composed.kysely}) + url-guard`;
+  if (composed.problems.length > 0)
+    report('FAIL', 'composed', `${what}: ${composed.problems.join('; ')}`);
+  else
+    report(
+      'OK',
+      'composed',
+      `${what} from tarballs: type-checks, one job ran on 127.0.0.1 (${seconds(since)})`,
+    );
   console.log(`smoke: ${((Date.now() - started) / 1000).toFixed(1)} s, Node ${process.version}`);
 } catch (error) {
   failed = true;
