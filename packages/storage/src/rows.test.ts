@@ -71,6 +71,7 @@ function corrupt(body: () => unknown): string {
   } catch (error) {
     expect(error).toBeInstanceOf(CorruptRowError);
     expect((error as CorruptRowError).name).toBe('CorruptRowError');
+    expect((error as CorruptRowError).code).toBe('ERR_STORAGE_CORRUPT_ROW');
     return (error as CorruptRowError).message;
   }
   throw new Error('expected a throw');

@@ -29,6 +29,8 @@ import { JOB_STATES, type JobState, type RunStatus } from './types.js';
  */
 export class CorruptRowError extends Error {
   override readonly name: 'CorruptRowError' = 'CorruptRowError';
+  /** A stable code, named like every @again error code. */
+  readonly code: 'ERR_STORAGE_CORRUPT_ROW' = 'ERR_STORAGE_CORRUPT_ROW';
 }
 
 /**
