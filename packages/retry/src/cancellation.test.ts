@@ -514,21 +514,40 @@ describe('laziness: nothing allocated for attempts that never read their signal'
 });
 
 describe('zero-delay retries', () => {
-  it('never call setTimeout, but still yield to the event loop', async () => {
+  it('never call setTimeout; a few run back to back, like a bare loop', async () => {
     const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout');
     const retrier = createRetrier({ interval: 0, jitter: 0, maxRetries: 3 });
     let immediate = false;
     setImmediate(() => {
       immediate = true;
     });
-    let sawImmediate = false;
     await retrier.run(async ({ attempt }) => {
-      if (attempt === 2) sawImmediate = immediate;
       if (attempt < 4) throw new Error('again');
       return 'done';
     });
     expect(setTimeoutSpy).not.toHaveBeenCalled();
-    expect(sawImmediate).toBe(true);
+    expect(immediate).toBe(false);
+  });
+
+  it('yield a whole event-loop turn every 8th time in a row, so an endless loop cannot starve it', async () => {
+    const retrier = createRetrier({ interval: 0, maxRetries: Number.POSITIVE_INFINITY });
+    let immediates = 0;
+    const seenAt: number[] = [];
+    const tick = (): void => {
+      immediates++;
+      if (immediates < 3) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await retrier.run(async ({ attempt }) => {
+      seenAt.push(immediates);
+      if (attempt < 25) throw new Error('again');
+      return 'done';
+    });
+    // Attempts 1–8 run before the first turn, 9–16 before the second, and so on.
+    expect(seenAt.slice(0, 8)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(seenAt[8]).toBe(1);
+    expect(seenAt[16]).toBe(2);
+    expect(seenAt[24]).toBe(3);
   });
 });
 

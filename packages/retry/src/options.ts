@@ -69,7 +69,8 @@ export interface RetrierOptions {
   readonly maxRetries?: number | undefined;
   /**
    * Base delay before the first retry. `0` (with the default jitter, which is then 0 too)
-   * retries without waiting on a timer: the loop still yields to the event loop once per retry.
+   * retries without waiting on a timer: after a microtask turn, with a whole event-loop turn
+   * every 8th zero-delay retry in a row, so an endless loop cannot starve timers and I/O.
    * @defaultValue `500`
    */
   readonly interval?: number | undefined;
@@ -158,7 +159,7 @@ export interface RetrierOptions {
   readonly clock?: Clock | undefined;
   /**
    * Waits between attempts; called for every delay, including 0. Without it the retrier uses
-   * timers for positive delays and a timer-free event-loop yield for 0.
+   * timers for positive delays and no timer for 0 (see `interval`).
    * @defaultValue `undefined` (built-in)
    */
   readonly sleep?: SleepFunction | undefined;

@@ -166,6 +166,14 @@ export interface Retrier {
   stop(reason?: unknown): void;
 }
 
+/**
+ * Consecutive zero-delay retries of one call run after a microtask turn, but every 8th yields a
+ * whole event-loop turn (no timer), so that an endless zero-delay loop cannot starve timers, I/O
+ * and abort events. Eight keeps a typical "retry a few times at once" call as cheap as a bare
+ * loop while bounding how long one call can hold the thread.
+ */
+const ZERO_DELAY_TURN = 8;
+
 const RUN = 0;
 const SETTLE = 1;
 type Mode = typeof RUN | typeof SETTLE;
@@ -443,10 +451,14 @@ class RetrierImpl implements Retrier {
     const timed = mode === SETTLE;
     const errors: unknown[] = [];
     const timings: AttemptTiming[] = [];
+    // Checked before building hook payloads and log lines, which a plain call never needs.
+    const hooked = o.hooks !== undefined || call.hooks !== undefined;
+    const logging = o.logger !== undefined;
     let ran = 0;
     let start = 0;
     let delayBefore = 0;
     let previousDelay = o.interval;
+    let zeroWaits = 0;
     let env: CallEnv | undefined = first?.context?.env;
     /** An attempt threw a RetryStopError: records what it wraps, and ends the call. */
     let stopRequested = false;
@@ -475,8 +487,15 @@ class RetrierImpl implements Retrier {
         return createTrace({ ok: true, value }, errors, timings, ran, elapsed);
       }
       const error = new RetryError({ reason, errors, attempts: ran, cause, budgetExhausted });
-      this.#notify('onGiveUp', o.hooks?.onGiveUp, call.hooks?.onGiveUp, () => ({ reason, error }));
-      this.#log('debug', `@again/retry: giving up after ${ran} attempt(s): ${reason}`, cause);
+      if (hooked) {
+        this.#notify('onGiveUp', o.hooks?.onGiveUp, call.hooks?.onGiveUp, () => ({
+          reason,
+          error,
+        }));
+      }
+      if (logging) {
+        this.#log('debug', `@again/retry: giving up after ${ran} attempt(s): ${reason}`, cause);
+      }
       if (!timed) throw error;
       return createTrace({ ok: false, error }, errors, timings, ran, elapsed);
     };
@@ -513,7 +532,11 @@ class RetrierImpl implements Retrier {
         } else {
           const stop = this.#stopReason(env, attempt > 1);
           if (stop !== undefined) return finish(stop, undefined, false);
-          this.#notify('onAttempt', o.hooks?.onAttempt, call.hooks?.onAttempt, () => ({ attempt }));
+          if (hooked) {
+            this.#notify('onAttempt', o.hooks?.onAttempt, call.hooks?.onAttempt, () => ({
+              attempt,
+            }));
+          }
           const startedAt =
             timed || env.attemptTimeout !== Number.POSITIVE_INFINITY ? clock.now() : 0;
           const attemptDeadline =
@@ -565,10 +588,11 @@ class RetrierImpl implements Retrier {
 
         if (!failed) {
           o.budget?.recordSuccess();
-          this.#notify('onSuccess', o.hooks?.onSuccess, call.hooks?.onSuccess, () => ({
-            attempt,
-            value,
-          }));
+          if (hooked)
+            this.#notify('onSuccess', o.hooks?.onSuccess, call.hooks?.onSuccess, () => ({
+              attempt,
+              value,
+            }));
           return finish(undefined, value, false);
         }
         errors.push(failure);
@@ -615,18 +639,26 @@ class RetrierImpl implements Retrier {
         if (o.budget !== undefined && !o.budget.tryAcquire()) {
           return finish('exhausted', undefined, true);
         }
-        this.#notify('onRetry', o.hooks?.onRetry, call.hooks?.onRetry, () => ({
-          attempt,
-          error: failure,
-          delay,
-          retriesLeft: retriesLeft - 1,
-        }));
-        this.#log(
-          'debug',
-          `@again/retry: attempt ${attempt} failed, retrying in ${delay} ms`,
-          failure,
-        );
-        await this.#wait(env, delay);
+        if (hooked)
+          this.#notify('onRetry', o.hooks?.onRetry, call.hooks?.onRetry, () => ({
+            attempt,
+            error: failure,
+            delay,
+            retriesLeft: retriesLeft - 1,
+          }));
+        if (logging)
+          this.#log(
+            'debug',
+            `@again/retry: attempt ${attempt} failed, retrying in ${delay} ms`,
+            failure,
+          );
+        if (delay > 0 || o.sleep !== undefined || ++zeroWaits % ZERO_DELAY_TURN === 0) {
+          await this.#wait(env, delay);
+        } else {
+          // A zero delay costs one microtask turn, like a bare retry loop; every
+          // ZERO_DELAY_TURN-th one in a row yields a whole event-loop turn instead (below).
+          await undefined;
+        }
         delayBefore = delay;
       }
     } catch (error) {

@@ -30,6 +30,10 @@ function isObject(value: unknown): value is object {
  * @internal
  */
 export function someInErrorGraph(root: unknown, test: (value: unknown) => boolean): boolean {
+  // Most errors link to nothing: test the one value without building the walk's state.
+  if (!isObject(root) || (read(root, 'cause') == null && !Array.isArray(read(root, 'errors')))) {
+    return root != null && safeTest(test, root);
+  }
   const seen = new Set<unknown>();
   let level: unknown[] = [root];
   for (let depth = 0; depth <= MAX_CAUSE_DEPTH && level.length > 0; depth++) {
@@ -37,11 +41,7 @@ export function someInErrorGraph(root: unknown, test: (value: unknown) => boolea
     for (const value of level) {
       if (value === undefined || value === null || seen.has(value)) continue;
       seen.add(value);
-      try {
-        if (test(value)) return true;
-      } catch {
-        // A value that cannot be inspected matches nothing.
-      }
+      if (safeTest(test, value)) return true;
       if (depth === MAX_CAUSE_DEPTH || !isObject(value)) continue;
       next.push(read(value, 'cause'));
       try {
@@ -59,4 +59,13 @@ export function someInErrorGraph(root: unknown, test: (value: unknown) => boolea
 
 function isAggregate(value: object): boolean {
   return value instanceof AggregateError || read(value, 'name') === 'AggregateError';
+}
+
+/** `test(value)`; a test that throws (a value that cannot be inspected) matches nothing. */
+function safeTest(test: (value: unknown) => boolean, value: unknown): boolean {
+  try {
+    return test(value);
+  } catch {
+    return false;
+  }
 }
