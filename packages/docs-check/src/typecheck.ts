@@ -78,10 +78,10 @@ export function outputPath(module: SnippetModule, outDir: string): string {
 function hint(diagnostic: ts.Diagnostic, module: SnippetModule): string {
   // "Cannot find name" in a fragment: say how to declare what the page defined earlier.
   if (diagnostic.code === 2304 && module.snippet.mode !== 'skip') {
-    return ' (a fragment? give it a prelude: <!-- snippet: no-run <why> + declarations -->)';
+    return ' (a fragment? declare what it uses in a hidden prelude: docs/contributing.md#code-snippets-in-the-docs)';
   }
   if (diagnostic.code === 2307) {
-    return ' (a workspace package or library snippets may import is a devDependency of packages/docs-check)';
+    return ' (is it built? snippets may import the @again/* packages and the devDependencies of packages/docs-check)';
   }
   return '';
 }
