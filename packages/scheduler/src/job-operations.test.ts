@@ -144,7 +144,7 @@ describe('trigger', () => {
     const h = await t.harness();
     const id = await h.scheduler.schedule({
       schedule: { every: 60_000, startAt: h.clock.now() + 60_000 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     });
     await h.scheduler.pause(id);
     await expect(h.scheduler.trigger(id)).rejects.toBeInstanceOf(JobPausedError);
@@ -223,7 +223,7 @@ describe('update', () => {
     const h = await t.harness();
     const id = await h.scheduler.schedule({
       schedule: { every: 60_000 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     });
     const before = await h.storage.getJob(id);
     const error = await h.scheduler
@@ -270,7 +270,7 @@ describe('update', () => {
     const b = await t.harness({}, { storage, clock });
     const id = await a.scheduler.schedule({
       schedule: { every: 60_000, startAt: clock.now() + 60_000 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     });
     await Promise.all([
       a.scheduler.update(id, { metadata: { owner: 'a' } }),
@@ -291,13 +291,13 @@ describe('jobDefinition', () => {
       {
         schedule: { cron: '*/5 * * * *', timezone: 'Europe/Paris', maxRuns: 3 },
         request: {
-          url: 'http://127.0.0.1:1/a',
+          url: 'http://127.0.0.1:2/a',
           method: 'POST' as const,
           headers: new Headers({ 'x-a': '1' }),
           body: new Uint8Array([0, 255, 7]),
         },
         callback: {
-          url: 'http://127.0.0.1:1/cb',
+          url: 'http://127.0.0.1:2/cb',
           retryPolicy: { maxRetries: 1, jitterStrategy: 'none' as const },
         },
         retryPolicy: { jitterStrategy: 'decorrelated' as const, maxDelay: 5_000 },
@@ -306,12 +306,12 @@ describe('jobDefinition', () => {
       },
       {
         schedule: { at: start },
-        request: { url: 'http://127.0.0.1:1/b', method: 'PATCH' as const, body: { x: 1 } },
+        request: { url: 'http://127.0.0.1:2/b', method: 'PATCH' as const, body: { x: 1 } },
       },
       {
         schedule: { every: 60_000, startAt: start, endAt: start + 600_000 },
         overlap: 'skip' as const,
-        request: { url: 'http://127.0.0.1:1/c' },
+        request: { url: 'http://127.0.0.1:2/c' },
       },
     ];
     for (const input of inputs) {
@@ -330,14 +330,14 @@ describe('jobDefinition', () => {
     const h = await t.harness();
     const id = await h.scheduler.schedule({
       schedule: { every: 60_000 },
-      request: { url: 'http://127.0.0.1:1/', method: 'PUT', headers: { 'x-a': '1' }, body: 'b' },
+      request: { url: 'http://127.0.0.1:2/', method: 'PUT', headers: { 'x-a': '1' }, body: 'b' },
     });
     const definition = await h.scheduler.jobDefinition(id);
     if (definition === undefined) throw new Error('no definition');
     const headers = { ...definition.request.headers, 'x-b': '2' };
     await h.scheduler.update(id, { request: { ...definition.request, headers } });
     expect((await h.scheduler.jobDefinition(id))?.request).toEqual({
-      url: 'http://127.0.0.1:1/',
+      url: 'http://127.0.0.1:2/',
       method: 'PUT',
       headers: { 'x-a': '1', 'x-b': '2' },
       body: 'b',

@@ -21,7 +21,7 @@ afterEach(() => t.flush());
 async function oldData(store: JobStore, now: number): Promise<void> {
   const occurrenceId = await claimAsOtherOwner(
     store,
-    { id: 'with-history', schedule: { every: 60_000 }, request: { url: 'http://127.0.0.1:1/' } },
+    { id: 'with-history', schedule: { every: 60_000 }, request: { url: 'http://127.0.0.1:2/' } },
     { owner: 'earlier', now, leaseDuration: 60_000, nextRunAt: now + 86_400_000 },
   );
   const run = await store.getRun(occurrenceId);

@@ -82,7 +82,7 @@ describe('job lifetime (W11)', () => {
     controller.abort(new Error('caller gave up'));
     await expect(
       h.scheduler.schedule(
-        { schedule: { every: 1_000 }, request: { url: 'http://127.0.0.1:1/' } },
+        { schedule: { every: 1_000 }, request: { url: 'http://127.0.0.1:2/' } },
         { signal: controller.signal },
       ),
     ).rejects.toThrow('caller gave up');
@@ -123,7 +123,7 @@ describe('id reuse (W12)', () => {
     const job = {
       id: 'busy',
       schedule: { every: 1_000, startAt: h.clock.now() + 10_000 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     };
     await h.scheduler.schedule(job);
     await expect(h.scheduler.schedule(job)).rejects.toMatchObject({ code: 'ERR_JOB_EXISTS' });
@@ -138,7 +138,7 @@ describe('id reuse (W12)', () => {
         ids.add(
           await h.scheduler.schedule({
             schedule: { every: 1_000, startAt: h.clock.now() + 60_000 },
-            request: { url: 'http://127.0.0.1:1/' },
+            request: { url: 'http://127.0.0.1:2/' },
           }),
         );
       }
@@ -408,7 +408,7 @@ describe('missed runs after a restart', () => {
     const first = await harness({}, { storage, clock });
     const id = await first.scheduler.schedule({
       schedule: { every: 1_000, startAt: clock.now() + 60_000 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     });
     await first.scheduler.stop();
     const resumed = await harness({}, { storage, clock });
@@ -570,7 +570,7 @@ describe('timers', () => {
     for (let i = 0; i < 1_000; i++) {
       await scheduler.schedule({
         schedule: { every: 60_000, startAt: Date.now() + 1_000 + i },
-        request: { url: 'http://127.0.0.1:1/' },
+        request: { url: 'http://127.0.0.1:2/' },
       });
     }
     await vi.advanceTimersByTimeAsync(0);

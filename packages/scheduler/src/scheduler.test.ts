@@ -60,7 +60,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const attempt = (job: unknown) => h.scheduler.schedule(job as never);
     const method = await attempt({
       schedule: { every: 1_000 },
-      request: { url: 'http://127.0.0.1:1/', method: 'TRACE' },
+      request: { url: 'http://127.0.0.1:2/', method: 'TRACE' },
     }).catch((e: unknown) => e);
     expect(method).toBeInstanceOf(InvalidJobError);
     expect((method as InvalidJobError).code).toBe('ERR_INVALID_JOB');
@@ -73,7 +73,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const now = h.clock.now();
     const window = await attempt({
       schedule: { every: 1_000, startAt: now + 2_000, endAt: now + 1_000 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     }).catch((e) => e);
     expect(window).toBeInstanceOf(InvalidJobError);
 
@@ -129,7 +129,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const h = await harness();
     await h.scheduler.stop();
     const error = await h.scheduler
-      .schedule({ schedule: { every: 1_000 }, request: { url: 'http://127.0.0.1:1/' } })
+      .schedule({ schedule: { every: 1_000 }, request: { url: 'http://127.0.0.1:2/' } })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchedulerStoppedError);
     expect((error as SchedulerStoppedError).code).toBe('ERR_SCHEDULER_STOPPED');
@@ -144,7 +144,7 @@ describe('go-again tests/scheduler_test.go', () => {
       await h.scheduler.schedule({
         id,
         schedule: { every: 1_000, startAt },
-        request: { url: 'http://127.0.0.1:1/' },
+        request: { url: 'http://127.0.0.1:2/' },
       });
     }
     expect(await h.scheduler.jobCount()).toBe(2);
@@ -252,7 +252,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const h = await harness();
     const id = await h.scheduler.schedule({
       schedule: { every: 1_000, startAt: h.clock.now() + 500 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     });
     expect(await h.scheduler.remove(id)).toBe(true);
     expect(await h.scheduler.jobStatus(id)).toMatchObject({ state: 'removed', runs: 0 });
@@ -264,7 +264,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const h = await harness({ storage: store });
     const id = await h.scheduler.schedule({
       schedule: { every: 1_000, startAt: h.clock.now() + 500 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     });
     expect(await h.scheduler.jobCount()).toBe(1);
     expect(calls.get('createJob')).toBe(1);
@@ -307,7 +307,7 @@ describe('go-again tests/scheduler_test.go', () => {
       .schedule({
         id: 'taken',
         schedule: { every: 1_000 },
-        request: { url: 'http://127.0.0.1:1/' },
+        request: { url: 'http://127.0.0.1:2/' },
       })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(JobExistsError);
@@ -319,7 +319,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const { store } = faultyStorage(createMemoryStorage(), new Set(['createJob']));
     const h = await harness({ storage: store });
     const error = await h.scheduler
-      .schedule({ schedule: { every: 1_000 }, request: { url: 'http://127.0.0.1:1/' } })
+      .schedule({ schedule: { every: 1_000 }, request: { url: 'http://127.0.0.1:2/' } })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchedulerStorageError);
     expect((error as SchedulerStorageError).code).toBe('ERR_SCHEDULER_STORAGE');
@@ -334,7 +334,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const h = await harness({ storage: store });
     const id = await h.scheduler.schedule({
       schedule: { every: 1_000, startAt: h.clock.now() + 500 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     });
     failing.add('endJob');
     const error = await h.scheduler.remove(id).catch((e: unknown) => e);
@@ -534,7 +534,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const error = await h.scheduler
       .schedule({
         schedule: { every: 1_000 },
-        request: { url: 'http://127.0.0.1:1/' },
+        request: { url: 'http://127.0.0.1:2/' },
         callback: { url: '://invalid-callback-url' },
       })
       .catch((e: unknown) => e);
@@ -642,7 +642,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const h = await harness({ storage: store, onStop: 'mark-stopped' });
     const id = await h.scheduler.schedule({
       schedule: { every: 1_000, startAt: h.clock.now() + 500 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     });
     failing.add('endJob');
     await h.scheduler.stop();
@@ -651,7 +651,7 @@ describe('go-again tests/scheduler_test.go', () => {
     const other = await startScheduler({ storage: store, onStop: 'mark-stopped' });
     const otherId = await other.scheduler.schedule({
       schedule: { every: 1_000, startAt: other.clock.now() + 500 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     });
     await other.scheduler.stop();
     expect((await other.scheduler.jobStatus(otherId))?.state).toBe('stopped');

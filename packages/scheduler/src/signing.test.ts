@@ -276,8 +276,8 @@ describe('createScheduler({ signingSecrets })', () => {
 describe('unknownSigningNames', () => {
   it('lists request.signWith and callback.signWith names with no secret', () => {
     const spec = job({
-      request: { url: 'http://127.0.0.1:9/', signWith: 'main' },
-      callback: { url: 'http://127.0.0.1:9/cb', signWith: 'hooks' },
+      request: { url: 'http://127.0.0.1:2/', signWith: 'main' },
+      callback: { url: 'http://127.0.0.1:2/cb', signWith: 'hooks' },
     });
     expect(unknownSigningNames(spec, keysOf(newSecret())).map((issue) => issue.path)).toEqual([
       'callback.signWith',
@@ -287,7 +287,7 @@ describe('unknownSigningNames', () => {
       'callback.signWith',
     ]);
     expect(
-      unknownSigningNames(job({ request: { url: 'http://127.0.0.1:9/' } }), new Map()),
+      unknownSigningNames(job({ request: { url: 'http://127.0.0.1:2/' } }), new Map()),
     ).toEqual([]);
   });
 });
@@ -593,8 +593,8 @@ describe('signed deliveries through createScheduler', () => {
     try {
       await h.scheduler.schedule({
         schedule: { every: 60_000 },
-        request: { url: 'http://127.0.0.1:9/', signWith: 'mian' },
-        callback: { url: 'http://127.0.0.1:9/cb', signWith: 'hooks' },
+        request: { url: 'http://127.0.0.1:2/', signWith: 'mian' },
+        callback: { url: 'http://127.0.0.1:2/cb', signWith: 'hooks' },
       });
     } catch (error) {
       caught = error;

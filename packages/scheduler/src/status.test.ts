@@ -52,7 +52,7 @@ describe('malformed ids', () => {
     await h.scheduler.schedule({
       id: 'job',
       schedule: { every: 60_000, startAt: h.clock.now() + 60_000 },
-      request: { url: 'http://127.0.0.1:1/' },
+      request: { url: 'http://127.0.0.1:2/' },
     });
     const ids = MALFORMED.map(([, id]) => id).filter((id) => typeof id === 'string');
     expect(await h.scheduler.queryJobStatuses({ ids })).toEqual([]);
