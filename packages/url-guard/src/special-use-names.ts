@@ -4,7 +4,14 @@
  * @module
  */
 
-/** One entry of {@link SPECIAL_USE_NAMES}. */
+/**
+ * One entry of {@link SPECIAL_USE_NAMES}.
+ *
+ * @example
+ * ```ts
+ * const entry: SpecialUseName = { name: 'local', subdomains: true, reason: 'multicast DNS' };
+ * ```
+ */
 export interface SpecialUseName {
   /** The name, lower case, without a trailing dot. */
   readonly name: string;
