@@ -267,6 +267,13 @@ describe('redirects are re-checked on every hop', () => {
     ['userinfo', (port) => `http://user@127.0.0.2:${port}/secret`, 'userinfo'],
     ['a file URL', () => 'file:///etc/passwd', 'scheme'],
     ['an ftp URL', () => 'ftp://127.0.0.2/', 'scheme'],
+    ['a bad port of an allowed host', () => 'http://127.0.0.2:6000/', 'bad-port'],
+    ['a special-use name', (port) => `http://printer.local:${port}/`, 'special-use-name'],
+    [
+      'a local-use NAT64 metadata literal',
+      (port) => `http://[64:ff9b:1::a9fe:a9fe]:${port}/`,
+      'metadata-address',
+    ],
   ])('a redirect to %s is refused (%s)', async (_label, target, reason) => {
     const before = allowed.requests.length;
     const error = await refusal(egress().fetch(redirectTo(allowed, target(forbidden.port))));
