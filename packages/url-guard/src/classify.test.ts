@@ -168,6 +168,20 @@ describe('classifyAddress: IPv4 embedded in IPv6 is unwrapped', () => {
     expect(classification.kind).not.toBe('global');
   });
 
+  it('reads the rest of 64:ff9b::/32 in every RFC 6052 layout, /32 to /96', () => {
+    // 169.254.169.254 in the /32 layout: bytes 4–7.
+    const c = classifyAddress('64:ff9b:a9fe:a9fe::');
+    expect(c.embeddings.map((e) => e.ipv4.address)).toContain('169.254.169.254');
+    expect(c.embeddings.every((e) => e.via === 'nat64-local')).toBe(true);
+    // The /40 layout: bytes 5, 6, 7 and 9.
+    expect(
+      classifyAddress('64:ff9b:a9:fea9:fe:0:0:0').embeddings.map((e) => e.ipv4.address),
+    ).toContain('169.254.169.254');
+    expect(c.kind).not.toBe('global');
+    // The well-known /96 has one reading.
+    expect(classifyAddress('64:ff9b::a9fe:a9fe').embeddings).toHaveLength(1);
+  });
+
   it('reads ISATAP interface identifiers under any prefix, with the prefix’s own kind', () => {
     const global = classifyAddress('2606:4700::200:5efe:808:808');
     expect(global.embeddings.map((e) => [e.via, e.ipv4.address])).toEqual([['isatap', '8.8.8.8']]);

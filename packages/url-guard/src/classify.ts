@@ -30,6 +30,7 @@ export type AddressKind = 'global' | 'special' | 'non-unicast';
  * - `nat64`: the well-known prefix `64:ff9b::/96` (RFC 6052), IPv4 in the last 32 bits.
  * - `nat64-local`: the local-use prefix `64:ff9b:1::/48` (RFC 8215). A network may use any
  *   RFC 6052 layout inside it (/48, /56, /64 or /96), so the address is read in each of them.
+ *   The rest of `64:ff9b::/32` (unassigned) is read in every layout, /32 to /96, the same way.
  * - `6to4`: `2002::/16` (RFC 3056), IPv4 in bits 16–47.
  * - `teredo`: `2001::/32` (RFC 4380), the client's IPv4 stored inverted in the last 32 bits.
  * - `isatap`: an interface identifier `0:5efe:a.b.c.d` or `200:5efe:a.b.c.d` (RFC 5214) under
@@ -168,16 +169,20 @@ function v4FromBytes(bytes: readonly number[], at: readonly number[]): IPv4 {
 }
 
 /**
- * Byte positions of the IPv4 address in each RFC 6052 §2.2 layout that fits inside the local-use
- * prefix 64:ff9b:1::/48 (byte 8, bits 64–71, is the "u" octet and never part of the address).
- * The /96 layout comes first: it is the common one.
+ * Byte positions of the IPv4 address in each RFC 6052 §2.2 layout (byte 8, bits 64–71, is the
+ * "u" octet and never part of the address). The /96 layout comes first: it is the common one.
+ * The local-use prefix 64:ff9b:1::/48 holds the /48 to /96 layouts; the rest of 64:ff9b::/32
+ * (neither it nor the well-known /96) is read in every layout.
  */
-const LOCAL_NAT64_LAYOUTS: readonly (readonly number[])[] = [
+const NAT64_LAYOUTS: readonly (readonly number[])[] = [
   [12, 13, 14, 15], // /96
   [9, 10, 11, 12], // /64
   [7, 9, 10, 11], // /56
   [6, 7, 9, 10], // /48
+  [5, 6, 7, 9], // /40
+  [4, 5, 6, 7], // /32
 ];
+const LOCAL_NAT64_LAYOUTS = NAT64_LAYOUTS.slice(0, 4);
 
 interface Reading {
   readonly via: Ipv4Embedding;
@@ -211,10 +216,10 @@ function findEmbeddings(parts: readonly number[]): Reading[] {
     readings.push({ via: 'ipv4-compatible', ipv4: v4FromWords(p6, p7) });
   } else if (p0 === 0x64 && p1 === 0xff9b && p2 === 0 && p3 === 0 && p4 === 0 && p5 === 0) {
     readings.push({ via: 'nat64', ipv4: v4FromWords(p6, p7) });
-  } else if (p0 === 0x64 && p1 === 0xff9b && p2 === 1) {
+  } else if (p0 === 0x64 && p1 === 0xff9b) {
     const bytes = parts.flatMap((word) => [word >> 8, word & 0xff]);
     const seen = new Set<string>();
-    for (const layout of LOCAL_NAT64_LAYOUTS) {
+    for (const layout of p2 === 1 ? LOCAL_NAT64_LAYOUTS : NAT64_LAYOUTS) {
       const ipv4 = v4FromBytes(bytes, layout);
       const text = ipv4.toString();
       if (!seen.has(text)) readings.push({ via: 'nat64-local', ipv4 });

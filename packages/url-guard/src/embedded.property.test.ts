@@ -92,6 +92,22 @@ function embeddings(v4: Bytes, r: Bytes): { form: string; address: string }[] {
     });
     forms.push({ form: `nat64-local /${length}`, address: hex(bytes) });
   }
+  // The rest of 64:ff9b::/32 as a /32 or /40 network-specific prefix (skipping addresses that
+  // fall in the local-use /48 or the well-known /96, which are read their own way).
+  for (const [length, at] of [
+    [32, [4, 5, 6, 7]],
+    [40, [5, 6, 7, 9]],
+  ] as const) {
+    const bytes = [0, 0x64, 0xff, 0x9b, ...r.slice(4, 16)];
+    for (let i = length / 8; i < 16; i++) bytes[i] = suffix ? (r[i] ?? 0) : 0;
+    bytes[8] = 0;
+    at.forEach((index, i) => {
+      bytes[index] = v4[i] ?? 0;
+    });
+    const localUse = bytes[4] === 0 && bytes[5] === 1;
+    const wellKnown = bytes.slice(4, 12).every((b) => b === 0);
+    if (!localUse && !wellKnown) forms.push({ form: `nat64 /${length}`, address: hex(bytes) });
+  }
   return forms;
 }
 
