@@ -191,8 +191,9 @@ interface Reading {
 
 /**
  * Every IPv4 address `parts` can be read as carrying. Where a form's layout is not fixed (the
- * local-use NAT64 prefix) every layout gives a reading, so that the policy can refuse the
- * address if any reading is refused: the guard cannot know which layout the network uses.
+ * local-use NAT64 prefix and the rest of 64:ff9b::/32) every layout gives a reading, so that the
+ * policy can refuse the address if any reading is refused: the guard cannot know which layout
+ * the network uses.
  */
 function findEmbeddings(parts: readonly number[]): Reading[] {
   const [p0, p1, p2, p3, p4, p5, p6, p7] = parts as [
