@@ -199,6 +199,7 @@ try {
   const tarballs = join(temp, 'tarballs');
   mkdirSync(tarballs);
   const peers = new Map();
+  const linked = new Set();
   const tarballOf = {};
   for (const { dir, manifest } of packages) {
     const optional = manifest.peerDependenciesMeta ?? {};
@@ -249,6 +250,7 @@ try {
     if (!existsSync(target)) {
       mkdirSync(dirname(target), { recursive: true });
       symlinkSync(source, target, isWindows ? 'junction' : 'dir');
+      linked.add(peer);
     }
   }
 
@@ -341,7 +343,10 @@ try {
       ['require', viaRequire[peer]],
     ].filter(([, result]) => result?.exports === undefined);
     const works = PEER_PROBES[peer] === undefined ? 'loads' : 'loads and works';
-    if (failures.length === 0) report('OK', peer, `peer, linked from the workspace: ${works}`);
+    const how = linked.has(peer)
+      ? 'linked from the workspace'
+      : "installed as another package's dependency";
+    if (failures.length === 0) report('OK', peer, `peer, ${how}: ${works}`);
     else report('FAIL', peer, failures.map(([how, r]) => `${how} threw ${r?.error}`).join('; '));
   }
 
