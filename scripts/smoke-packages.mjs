@@ -165,8 +165,8 @@ export function checkRetryAlone(tarball, into) {
         : [name],
     );
   const others = installed.filter((name) => name !== '@again/retry');
-  if (!installed.includes('@again/retry')) problems.push('@again/retry is not installed');
   if (others.length > 0) problems.push(`pulled in ${others.join(', ')}`);
+  if (!installed.includes('@again/retry')) return [...problems, '@again/retry is not installed'];
   const tree = JSON.parse(exec('npm', ['ls', '--all', '--json'], into));
   const nested = Object.keys(tree.dependencies?.['@again/retry']?.dependencies ?? {});
   if (nested.length > 0) problems.push(`npm ls shows dependencies ${nested.join(', ')}`);
