@@ -65,7 +65,9 @@ function relativeLinks(markdown) {
 /**
  * What one tarball holds: its LICENSE (whose text is the `license` field's, the repository's
  * LICENSE), its CHANGELOG.md when the package has one, no test code, source maps whose sources are
- * inside them or in the tarball, and README links that resolve inside the tarball.
+ * inside them or in the tarball, and README links that resolve inside the tarball; and its
+ * package.json: keywords, homepage, bugs, CHANGELOG.md in `files`, a prepack script, and caret
+ * ranges for its dependencies.
  *
  * @param tarball - the .tgz file
  * @param dir - the package's workspace directory
@@ -93,6 +95,19 @@ export function inspectTarball(tarball, dir, manifest, into, rootLicense) {
     } else if (text !== rootLicense) problems.push(`${license} differs from the repository's`);
   }
 
+  const packed = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  for (const field of ['homepage', 'bugs']) {
+    if (!packed[field]) problems.push(`package.json has no ${field}`);
+  }
+  if (!Array.isArray(packed.keywords) || packed.keywords.length === 0) {
+    problems.push('package.json has no keywords');
+  }
+  if (!packed.files?.includes('CHANGELOG.md')) problems.push('"files" lacks CHANGELOG.md');
+  if (!manifest.scripts?.prepack) problems.push('no prepack script (a pack must build)');
+  // Caret ranges, so users get a dependency's fixes without a release of ours.
+  for (const [name, range] of Object.entries(packed.dependencies ?? {})) {
+    if (!/^\^\d/.test(range)) problems.push(`dependency ${name} is ${range}, not a caret range`);
+  }
   if (existsSync(join(dir, 'CHANGELOG.md')) && !has.has('CHANGELOG.md')) {
     problems.push('CHANGELOG.md is not in the tarball');
   }

@@ -358,7 +358,8 @@ try {
     const into = join(temp, 'unpacked', manifest.name.replace('/', '+'));
     const problems = inspectTarball(tarballOf[manifest.name], dir, manifest, into, rootLicense);
     if (problems.length > 0) report('FAIL', manifest.name, `tarball: ${problems.join('; ')}`);
-    else report('OK', manifest.name, 'tarball: LICENSE, no test code, maps and links resolve');
+    else
+      report('OK', manifest.name, 'tarball: LICENSE, fields, no test code, maps and links resolve');
   }
   console.log(`     tarball contents: ${seconds(since)}`);
   // @again/retry alone.
