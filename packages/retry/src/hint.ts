@@ -1,5 +1,5 @@
 import type { RetryAfterHint } from './retry-after.js';
-import { read, someInErrorGraph } from './walk.js';
+import { hasLinks, read, someInErrorGraph } from './walk.js';
 
 /**
  * The hint one error carries, by the documented rule: `retryAfterMs` (a number of milliseconds,
@@ -25,6 +25,8 @@ export function isDelay(value: unknown): value is number {
  * same walk as `retryOn`), in milliseconds or as a `Date`. @internal
  */
 export function findRetryAfter(error: unknown): RetryAfterHint | undefined {
+  // The common case, an error that wraps nothing, without the walk's closure.
+  if (!hasLinks(error)) return ownHint(error);
   let hint: RetryAfterHint | undefined;
   someInErrorGraph(error, (value) => {
     hint = ownHint(value);

@@ -40,5 +40,8 @@ function matchesOne(error: unknown, matcher: ErrorMatcher): boolean {
  * @internal
  */
 export function matchesRetryOn(error: unknown, matchers: readonly ErrorMatcher[]): boolean {
-  return someInErrorGraph(error, (value) => matchers.some((m) => matchesOne(value, m)));
+  return someInErrorGraph(error, (value) => {
+    for (const matcher of matchers) if (matchesOne(value, matcher)) return true;
+    return false;
+  });
 }

@@ -19,6 +19,11 @@ export function read(value: unknown, key: string): unknown {
   }
 }
 
+/** `true` when `value` has a `cause` or an `errors` array that a walk could follow. @internal */
+export function hasLinks(value: unknown): boolean {
+  return isObject(value) && (read(value, 'cause') != null || Array.isArray(read(value, 'errors')));
+}
+
 function isObject(value: unknown): value is object {
   return (typeof value === 'object' || typeof value === 'function') && value !== null;
 }
@@ -31,9 +36,7 @@ function isObject(value: unknown): value is object {
  */
 export function someInErrorGraph(root: unknown, test: (value: unknown) => boolean): boolean {
   // Most errors link to nothing: test the one value without building the walk's state.
-  if (!isObject(root) || (read(root, 'cause') == null && !Array.isArray(read(root, 'errors')))) {
-    return root != null && safeTest(test, root);
-  }
+  if (!hasLinks(root)) return root != null && safeTest(test, root);
   const seen = new Set<unknown>();
   let level: unknown[] = [root];
   for (let depth = 0; depth <= MAX_CAUSE_DEPTH && level.length > 0; depth++) {
