@@ -652,7 +652,9 @@ class RetrierImpl implements Retrier {
             `@again/retry: attempt ${attempt} failed, retrying in ${delay} ms`,
             failure,
           );
-        if (delay > 0 || o.sleep !== undefined || ++zeroWaits % ZERO_DELAY_TURN === 0) {
+        if (delay > 0 || o.sleep !== undefined || ++zeroWaits === ZERO_DELAY_TURN) {
+          // A timer or a whole event-loop turn: the streak of microtask-only retries ends.
+          zeroWaits = 0;
           await this.#wait(env, delay);
         } else {
           // A zero delay costs one microtask turn, like a bare retry loop; every
