@@ -284,7 +284,7 @@ export function matchEntries(
  * import { matchesAny } from '@again/registry';
  *
  * try {
- *   await fetch('http://127.0.0.1:9/');
+ *   await fetch('http://127.0.0.1:2/'); // a closed port (9 would be a Fetch "bad port", refused unsent)
  * } catch (error) {
  *   // fetch throws TypeError('fetch failed') with the socket error as `cause`.
  *   matchesAny(error, [{ code: 'ECONNREFUSED' }, { name: 'TimeoutError' }]); // true

@@ -110,7 +110,7 @@ export interface Registry {
    * ```ts
    * const registry = createRegistry().loadDefaults();
    * try {
-   *   await fetch('http://127.0.0.1:9/');
+   *   await fetch('http://127.0.0.1:2/'); // a closed port (9 would be a Fetch "bad port", refused unsent)
    * } catch (error) {
    *   registry.isTemporary(error); // true: TypeError('fetch failed') caused by ECONNREFUSED
    *   registry.isTemporary(error, ['EPIPE']); // false: only the explicit list counts
