@@ -167,3 +167,50 @@ describe('attempt events', () => {
     expect(seen[1]?.[1]).toMatchObject({ statusCode: 503, retryIn: 1_000 });
   });
 });
+
+describe('listeners given to createScheduler', () => {
+  it('see the first run a restarted scheduler resumes, and bad ones are refused by name', async () => {
+    const target = await t.server((_req, res) => {
+      res.writeHead(200).end('ok');
+    });
+    const first = await t.harness();
+    await first.scheduler.schedule({
+      id: 'resumed',
+      schedule: { at: first.clock.now() + 1_000 },
+      request: { url: `${target.url}/` },
+    });
+    await first.scheduler.stop();
+    await first.clock.advance(1_000);
+
+    // The restarted scheduler claims the due job while it starts, before `createScheduler`
+    // resolves; only listeners given up front are sure to see it.
+    const started: string[] = [];
+    const succeeded: string[] = [];
+    const restarted = await t.harness(
+      {
+        on: {
+          'run:started': ({ jobId }) => started.push(jobId),
+          'run:succeeded': ({ jobId }) => succeeded.push(jobId),
+        },
+      },
+      { storage: first.storage, clock: first.clock },
+    );
+    await eventually(() => expect(succeeded).toEqual(['resumed']));
+    expect(started).toEqual(['resumed']);
+    await restarted.scheduler.stop();
+
+    const refused = t.harness({
+      on: { 'run:exploded': () => {}, 'run:failed': 'nope' } as never,
+    });
+    await expect(refused).rejects.toMatchObject({
+      code: 'ERR_INVALID_SCHEDULER_OPTIONS',
+      issues: [
+        { path: 'on.run:exploded', message: expect.stringMatching(/^unknown event; one of /) },
+        { path: 'on.run:failed', message: 'must be a function' },
+      ],
+    });
+    await expect(t.harness({ on: [] as never })).rejects.toMatchObject({
+      issues: [{ path: 'on', message: 'must be an object of listeners by event name' }],
+    });
+  });
+});

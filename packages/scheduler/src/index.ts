@@ -89,6 +89,7 @@ export {
   type RestartPolicy,
   SCHEDULER_DEFAULTS,
   type SchedulerEgress,
+  type SchedulerListeners,
   type SchedulerOptions,
   type StopPolicy,
 } from './scheduler-options.js';

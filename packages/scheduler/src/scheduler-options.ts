@@ -6,6 +6,7 @@
 import type { Retrier } from '@again/retry';
 import type { JobStore, StoreCapabilities } from '@again/storage';
 import type { JobIssue } from './errors.js';
+import { SCHEDULER_EVENTS, type SchedulerEventName, type SchedulerEvents } from './events.js';
 import type { FetchFunction } from './http-client.js';
 import {
   createDefaultLogger,
@@ -137,6 +138,22 @@ export interface SchedulerOptions {
    * ```
    */
   readonly signingSecrets?: SigningSecretsInput | undefined;
+  /**
+   * Event listeners added before the scheduler starts, by event name. A restarted process resumes
+   * due and orphaned runs as soon as it starts, so listeners added with `scheduler.on()` after
+   * `createScheduler()` resolves may miss its first events; listeners given here see every one.
+   *
+   * @defaultValue none
+   * @example
+   * ```ts
+   * await createScheduler({
+   *   storage,
+   *   egress,
+   *   on: { 'run:failed': ({ jobId, error }) => console.error(jobId, error) },
+   * });
+   * ```
+   */
+  readonly on?: SchedulerListeners | undefined;
   /** Where time comes from; inject one in tests. @defaultValue {@link systemClock} */
   readonly clock?: SchedulerClock | undefined;
   /**
@@ -306,6 +323,8 @@ export interface ResolvedOptions {
   readonly signingSecrets: SigningSecrets;
   readonly clock: SchedulerClock;
   readonly instanceId: string;
+  /** The `on` option's listeners, in the order given. */
+  readonly listeners: ReadonlyArray<readonly [SchedulerEventName, AnyListener]>;
   readonly leaseDuration: number;
   readonly pollInterval: number;
   readonly onRestart: RestartPolicy;
@@ -355,6 +374,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   'retriers',
   'signingSecrets',
   'clock',
+  'on',
   'instanceId',
   'leaseDuration',
   'pollInterval',
@@ -369,6 +389,46 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /** Whether `value` is a non-null object. */
+/**
+ * Listeners for {@link SchedulerOptions.on}: at most one per event name.
+ *
+ * @example
+ * ```ts
+ * const on: SchedulerListeners = { 'run:succeeded': ({ jobId }) => console.log(jobId, 'ok') };
+ * ```
+ */
+export type SchedulerListeners = {
+  readonly [E in SchedulerEventName]?: ((event: SchedulerEvents[E]) => void) | undefined;
+};
+
+/** A listener of any event, as the engine adds it. */
+type AnyListener = (event: SchedulerEvents[SchedulerEventName]) => void;
+
+function resolveListeners(
+  on: unknown,
+  issues: JobIssue[],
+): Array<readonly [SchedulerEventName, AnyListener]> {
+  const listeners: Array<readonly [SchedulerEventName, AnyListener]> = [];
+  if (on === undefined) return listeners;
+  if (!isObject(on) || Array.isArray(on)) {
+    issues.push({ path: 'on', message: 'must be an object of listeners by event name' });
+    return listeners;
+  }
+  for (const [name, listener] of Object.entries(on)) {
+    if (!(SCHEDULER_EVENTS as readonly string[]).includes(name)) {
+      issues.push({
+        path: `on.${name}`,
+        message: `unknown event; one of ${SCHEDULER_EVENTS.join(', ')}`,
+      });
+    } else if (typeof listener === 'function') {
+      listeners.push([name as SchedulerEventName, listener as AnyListener]);
+    } else if (listener !== undefined) {
+      issues.push({ path: `on.${name}`, message: 'must be a function' });
+    }
+  }
+  return listeners;
+}
+
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
@@ -617,6 +677,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     issues.push({ path: 'instanceId', message: 'must be a string of 1 to 200 characters' });
   }
 
+  const listeners = resolveListeners(o.on, issues);
+
   if (issues.length > 0 || fetch === null) throw new InvalidSchedulerOptionsError(issues);
   return {
     storage: o.storage,
@@ -630,6 +692,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     signingSecrets,
     clock,
     instanceId,
+    listeners,
     leaseDuration,
     pollInterval,
     onRestart,

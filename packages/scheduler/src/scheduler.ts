@@ -471,6 +471,7 @@ class SchedulerEngine implements Scheduler, Engine {
     const { fetch, clock, logger, retriers, storage, isRefusal } = options;
     this.storeTime = new StoreTime(clock, storage.capabilities.clock);
     this.events = new SchedulerEventHub(logger);
+    for (const [event, listener] of options.listeners) this.events.on(event, listener);
     this.completions = new CompletionWriter(storage, options.instanceId, clock, logger);
     this.#claims = new ClaimLoop(this);
     this.#leases = new LeaseLoop(this);
