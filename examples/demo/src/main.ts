@@ -18,13 +18,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { SCHEDULER_EVENTS } from '@again/scheduler';
 import { demoJobs } from './jobs.js';
 import { colorsWanted, createOutput } from './output.js';
 import { paceFromEnv } from './pace.js';
 import { createProgress } from './progress.js';
 import { RESTARTED_FLAG, type RestartedArgs, runRestarted } from './restarted.js';
-import { openScheduler } from './setup.js';
+import { demoListeners, openScheduler } from './setup.js';
 import { startTarget } from './target.js';
 
 async function runDemo(): Promise<number> {
@@ -50,10 +49,12 @@ async function runDemo(): Promise<number> {
   out.say(`target   ${target.base} (the URL policy allows http to 127.0.0.1:${target.port} only)`);
   out.say('each line: time since the start, the process, the job, what happened');
   try {
-    const { scheduler, close } = await openScheduler(file, target.port);
     const progress = createProgress();
-    for (const name of SCHEDULER_EVENTS) scheduler.on(name, (event) => out.event(name, event));
-    scheduler.on('run:succeeded', (event) => progress.succeeded(event.jobId));
+    const { scheduler, close } = await openScheduler(
+      file,
+      target.port,
+      demoListeners(out, progress),
+    );
     void target.callback.then((payload) => {
       out.job('report', 'the target received the callback:');
       out.block(JSON.stringify(payload, null, 2).split('\n'));

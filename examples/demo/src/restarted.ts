@@ -4,17 +4,10 @@
  * ran follow the job's missed-run policy: the latest runs, the earlier ones are recorded
  * `skipped`), prints the final job statuses and stops.
  */
-import diagnostics from 'node:diagnostics_channel';
-import {
-  diagnosticsChannelOf,
-  SCHEDULER_EVENTS,
-  type SchedulerEventName,
-  type SchedulerEvents,
-} from '@again/scheduler';
 import { colorsWanted, createOutput } from './output.js';
 import { paceFromEnv } from './pace.js';
 import { createProgress } from './progress.js';
-import { openScheduler } from './setup.js';
+import { demoListeners, openScheduler } from './setup.js';
 
 /** The command-line flag that makes `main.ts` run this part. */
 export const RESTARTED_FLAG = '--restarted';
@@ -39,18 +32,13 @@ export async function runRestarted(json: string): Promise<number> {
   const out = createOutput(startedAt, 'proc 2', colorsWanted());
   const progress = createProgress();
 
-  // The scheduler starts claiming inside createScheduler(), before a listener could be added with
-  // scheduler.on(); the same events on diagnostics_channel can be subscribed to beforehand.
-  for (const name of SCHEDULER_EVENTS) {
-    diagnostics.subscribe(diagnosticsChannelOf(name), (message) => {
-      const event = message as SchedulerEvents[SchedulerEventName];
-      out.event(name, event);
-      if (name === 'run:succeeded') progress.succeeded(event.jobId);
-    });
-  }
-
   out.say(`proc 2 (pid ${process.pid}) opens ${file}`);
-  const { scheduler, close } = await openScheduler(file, port);
+  const { scheduler, close } = await openScheduler(
+    file,
+    port,
+    // Given up front: the restarted scheduler resumes runs while it starts.
+    demoListeners(out, progress),
+  );
   out.table('found in the file by proc 2', await scheduler.jobStatuses());
 
   await progress.until(
