@@ -39,13 +39,14 @@ export type RetryErrorCode =
  * if (error instanceof RetryError && error.code === RETRY_ERROR_CODES.timeout) { ... }
  * ```
  */
-export const RETRY_ERROR_CODES: Readonly<Record<RetryReason, RetryErrorCode>> = Object.freeze({
-  exhausted: 'ERR_RETRY_EXHAUSTED',
-  'non-retryable': 'ERR_RETRY_NON_RETRYABLE',
-  timeout: 'ERR_RETRY_TIMEOUT',
-  aborted: 'ERR_RETRY_ABORTED',
-  stopped: 'ERR_RETRY_STOPPED',
-});
+export const RETRY_ERROR_CODES: Readonly<Record<RetryReason, RetryErrorCode>> =
+  /* @__PURE__ */ Object.freeze({
+    exhausted: 'ERR_RETRY_EXHAUSTED',
+    'non-retryable': 'ERR_RETRY_NON_RETRYABLE',
+    timeout: 'ERR_RETRY_TIMEOUT',
+    aborted: 'ERR_RETRY_ABORTED',
+    stopped: 'ERR_RETRY_STOPPED',
+  });
 
 /**
  * Context for {@link RetryError}; built by the retrier.
@@ -111,13 +112,13 @@ const REASON_TEXT: Readonly<Record<RetryReason, string>> = {
 export class RetryError extends AggregateError {
   override readonly name: 'RetryError' = 'RetryError';
   /** Stable machine-readable code, one per reason. */
-  readonly code: RetryErrorCode;
+  declare readonly code: RetryErrorCode;
   /** Why the call gave up. */
-  readonly reason: RetryReason;
+  declare readonly reason: RetryReason;
   /** How many attempts ran. */
-  readonly attempts: number;
+  declare readonly attempts: number;
   /** `true` when a retry was refused by the shared retry budget (reason `'exhausted'`). */
-  readonly budgetExhausted: boolean;
+  declare readonly budgetExhausted: boolean;
   /** The last attempt's error (or what ended the call when no attempt failed). */
   declare readonly cause: unknown;
 
@@ -130,7 +131,8 @@ export class RetryError extends AggregateError {
     const count = options.attempts === 1 ? '1 attempt' : `${options.attempts} attempts`;
     const last = options.cause === undefined ? '' : ` (last: ${describe(options.cause)})`;
     super([...options.errors], `Gave up after ${count}: ${why}${last}`, { cause: options.cause });
-    this.code = RETRY_ERROR_CODES[options.reason];
+    // Spelled from the reason (as in RETRY_ERROR_CODES), so that the table can be tree-shaken.
+    this.code = `ERR_RETRY_${options.reason.toUpperCase().replace('-', '_')}` as RetryErrorCode;
     this.reason = options.reason;
     this.attempts = options.attempts;
     this.budgetExhausted = budget;
@@ -156,15 +158,15 @@ export class RetryOptionsError extends Error {
   /** Always `'ERR_RETRY_OPTIONS'`. */
   readonly code: 'ERR_RETRY_OPTIONS' = 'ERR_RETRY_OPTIONS';
   /** The option that is wrong, e.g. `'maxRetries'` or `'callOptions.signal'`. */
-  readonly option: string;
+  declare readonly option: string;
   /**
    * What the option must be, in words, e.g. `'expected >= interval (500)'`: the message without
    * the option's name and the received value, for callers that report the problem in their own
    * terms.
    */
-  readonly expected: string;
+  declare readonly expected: string;
   /** The value that was given. */
-  readonly received: unknown;
+  declare readonly received: unknown;
 
   /**
    * @param option - the option's name.
@@ -206,9 +208,9 @@ export class RetryDeadlineError extends Error {
   /** Always `'ERR_RETRY_DEADLINE'`. */
   readonly code: 'ERR_RETRY_DEADLINE' = 'ERR_RETRY_DEADLINE';
   /** `'total'` for the call's `timeout`, `'attempt'` for `attemptTimeout`. */
-  readonly scope: 'total' | 'attempt';
+  declare readonly scope: 'total' | 'attempt';
   /** The timeout that fired, in milliseconds. */
-  readonly timeout: number;
+  declare readonly timeout: number;
 
   /**
    * @param scope - which timeout fired.
@@ -260,9 +262,9 @@ export class RetryResultError extends Error {
   /** Always `'ERR_RETRY_RESULT_REJECTED'`. */
   readonly code: 'ERR_RETRY_RESULT_REJECTED' = 'ERR_RETRY_RESULT_REJECTED';
   /** The result that was not accepted. */
-  readonly value: unknown;
+  declare readonly value: unknown;
   /** The attempt (1-based) that produced it. */
-  readonly attempt: number;
+  declare readonly attempt: number;
 
   /**
    * @param value - the refused result.

@@ -9,6 +9,8 @@ import { RetryDeadlineError } from './errors.js';
 import { Timer } from './sleep.js';
 import type { AttemptContext, Clock } from './types.js';
 
+const INF = Number.POSITIVE_INFINITY;
+
 /** Something in flight that the retrier's `cancel()` must reach. */
 export interface Cancellable {
   cancelFromRetrier(reason: unknown): void;
@@ -87,7 +89,7 @@ export class Link implements Cancellable {
     life.track(this);
     callerSignal?.addEventListener('abort', this);
     this.#attached = true;
-    if (expiresAt !== Number.POSITIVE_INFINITY) {
+    if (expiresAt !== INF) {
       const total = env.deadline <= attemptDeadline;
       const fire = (): void => {
         this.#timer = undefined;

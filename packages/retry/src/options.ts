@@ -248,80 +248,114 @@ export interface NormalizedRetrierOptions extends RetrierDefaults {
   readonly unref: boolean;
 }
 
-const isNumber = (value: unknown): value is number =>
-  typeof value === 'number' && !Number.isNaN(value);
+const INF = Number.POSITIVE_INFINITY;
 
-/** A check and what it expects, in words ("expected " + words). @internal */
+/** A check and what it expects, in words (the error says "expected " + words). @internal */
 export type Rule = readonly [test: (value: unknown) => boolean, expected: string];
 
-const INFINITY = Number.POSITIVE_INFINITY;
-/** A finite number >= 0. @internal */
-export const FINITE: Rule = [(v) => isNumber(v) && v >= 0 && v < INFINITY, 'a finite number >= 0'];
-const AT_LEAST_ZERO: Rule = [(v) => isNumber(v) && v >= 0, 'a number >= 0 or Infinity'];
-/** A timeout: a number > 0, or `Infinity` for none. @internal */
-export const TIMEOUT: Rule = [(v) => isNumber(v) && v > 0, 'a number > 0 or Infinity'];
-/** A retry count: an integer >= 0, or `Infinity`. @internal */
-export const COUNT: Rule = [
-  (v) => isNumber(v) && v >= 0 && (Number.isInteger(v) || v === INFINITY),
-  'an integer >= 0 or Infinity',
+/** A number in `[min, max]` (NaN never is). */
+const number = (min: number, max: number, expected: string): Rule => [
+  (v) => typeof v === 'number' && v >= min && v <= max,
+  expected,
 ];
-const FACTOR: Rule = [(v) => isNumber(v) && v >= 1 && v < INFINITY, 'a finite number >= 1'];
-/** A function. @internal */
-export const FUNCTION: Rule = [(v) => typeof v === 'function', 'a function'];
-const BOOLEAN: Rule = [(v) => typeof v === 'boolean', 'a boolean'];
+const typeOf = (type: string, expected: string): Rule => [(v) => typeof v === type, expected];
 const oneOf = (...allowed: string[]): Rule => [
   (v) => allowed.includes(v as string),
   `one of ${allowed.join(', ')}`,
 ];
-const BACKOFF = oneOf('exponential', 'linear', 'constant');
-const JITTER = oneOf('additive', 'none', 'full', 'equal', 'decorrelated');
+/** An object (or function) whose `names` are methods. */
+const methods = (...names: string[]): Rule => [
+  (v) => names.every((name) => typeof read(v, name) === 'function'),
+  `an object with the method${names.length > 1 ? 's' : ''} ${names.join('(), ')}()`,
+];
+const isObjectLike = (v: unknown): boolean =>
+  (typeof v === 'object' || typeof v === 'function') && v !== null;
+
+const FINITE = number(0, Number.MAX_VALUE, 'a finite number >= 0');
+const AT_LEAST_ZERO = number(0, INF, 'a number >= 0 or Infinity');
+/** A timeout: a number > 0, or `Infinity` for none. @internal */
+export const TIMEOUT: Rule = number(Number.MIN_VALUE, INF, 'a number > 0 or Infinity');
+/** A retry count: an integer >= 0, or `Infinity`. @internal */
+export const COUNT: Rule = [
+  (v) => v === INF || (Number.isInteger(v) && (v as number) >= 0),
+  'an integer >= 0 or Infinity',
+];
+/** A function. @internal */
+export const FUNCTION: Rule = typeOf('function', 'a function');
+/** Anything (checked elsewhere). @internal */
+export const ANY: Rule = [() => true, ''];
+/** An object: checked in detail by the code that reads it. @internal */
+export const OBJECT: Rule = [isObjectLike, 'an object'];
+/** An object with an `isTemporary()` method. @internal */
+export const REGISTRY: Rule = methods('isTemporary');
+
+const HOOKS: Readonly<Record<string, Rule>> = {
+  onAttempt: FUNCTION,
+  onRetry: FUNCTION,
+  onSuccess: FUNCTION,
+  onGiveUp: FUNCTION,
+};
+
+/** Every retrier option and its rule; the keys are the known options. */
+const RETRIER_RULES: Readonly<Record<string, Rule>> = {
+  maxRetries: COUNT,
+  interval: FINITE,
+  backoff: oneOf('exponential', 'linear', 'constant'),
+  backoffFactor: number(1, Number.MAX_VALUE, 'a finite number >= 1'),
+  maxDelay: AT_LEAST_ZERO,
+  jitter: FINITE,
+  jitterStrategy: oneOf('additive', 'none', 'full', 'equal', 'decorrelated'),
+  timeout: TIMEOUT,
+  attemptTimeout: TIMEOUT,
+  maxRetryAfter: AT_LEAST_ZERO,
+  registry: REGISTRY,
+  shouldRetry: FUNCTION,
+  budget: methods('tryAcquire', 'recordSuccess'),
+  hooks: OBJECT,
+  logger: [isObjectLike, 'a logger object'],
+  clock: methods('now'),
+  sleep: FUNCTION,
+  random: FUNCTION,
+  unref: typeOf('boolean', 'a boolean'),
+};
 
 /**
- * `value`, checked by `rule`, or `fallback` when it is undefined.
- * @throws {@link RetryOptionsError} naming `name` when the check fails.
+ * Checks an options object against `rules` (rules as data, one message builder): `value` must be
+ * an object, every own key must be a known one (unless `anyObject` and `value` is not a plain
+ * object), and every defined value must pass its rule.
+ * @param name - the object's name in errors; its keys are reported as `prefix + key`.
+ * @returns the defined values, by key.
+ * @throws {@link RetryOptionsError} naming the first bad key (or the object itself).
  * @internal
  */
-export function check<T>(name: string, value: unknown, rule: Rule, fallback?: T): T {
-  if (value === undefined) return fallback as T;
-  if (!rule[0](value)) throw new RetryOptionsError(name, `expected ${rule[1]}`, value);
-  return value as T;
-}
-
-/** Checks that `value` is a plain options object (or undefined). @internal */
-export function assertOptionsObject(name: string, value: unknown): void {
+export function validate(
+  name: string,
+  prefix: string,
+  value: unknown,
+  rules: Readonly<Record<string, Rule>>,
+  what: string,
+  anyObject = false,
+): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new RetryOptionsError(name, 'expected an object', value);
   }
-}
-
-/** Refuses keys of `value` not in `known` (typos). @internal */
-export function assertKnownKeys(
-  prefix: string,
-  value: object,
-  known: readonly string[],
-  what: string,
-): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) throw new RetryOptionsError(prefix + key, `unknown ${what}`, key);
-  }
-}
-
-/** Checks an optional object option that must have `methods`. @internal */
-export function withMethods<T>(
-  name: string,
-  value: unknown,
-  methods: readonly string[],
-): T | undefined {
-  if (value === undefined) return undefined;
-  for (const method of methods) {
-    if (typeof read(value, method) !== 'function') {
-      throw new RetryOptionsError(name, `expected an object with a ${method}() method`, value);
+  const proto = Object.getPrototypeOf(value);
+  if (!anyObject || proto === Object.prototype || proto === null) {
+    for (const key of Object.keys(value)) {
+      if (!Object.hasOwn(rules, key))
+        throw new RetryOptionsError(prefix + key, `unknown ${what}`, key);
     }
   }
-  return value as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(rules)) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item === undefined) continue;
+    const [test, expected] = rules[key] as Rule;
+    if (!test(item)) throw new RetryOptionsError(prefix + key, `expected ${expected}`, item);
+    out[key] = item;
+  }
+  return out;
 }
-
-const HOOK_NAMES = ['onAttempt', 'onRetry', 'onSuccess', 'onGiveUp'] as const;
 
 /**
  * Validates hooks (retrier or call level) and returns a frozen copy. A plain object may hold only
@@ -332,35 +366,11 @@ const HOOK_NAMES = ['onAttempt', 'onRetry', 'onSuccess', 'onGiveUp'] as const;
  */
 export function normalizeHooks(name: string, value: unknown): Readonly<RetryHooks> | undefined {
   if (value === undefined) return undefined;
-  assertOptionsObject(name, value);
-  const proto = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) {
-    assertKnownKeys(`${name}.`, value as object, HOOK_NAMES, 'hook');
-  }
-  const copy: Record<string, unknown> = {};
-  for (const key of HOOK_NAMES) {
-    const hook = check<((info: unknown) => unknown) | undefined>(
-      `${name}.${key}`,
-      (value as RetryHooks)[key],
-      FUNCTION,
-    );
-    if (hook !== undefined) copy[key] = hook.bind(value);
-  }
-  return Object.keys(copy).length === 0 ? undefined : Object.freeze(copy);
+  const hooks = validate(name, `${name}.`, value, HOOKS, 'hook', true);
+  const keys = Object.keys(hooks);
+  for (const key of keys) hooks[key] = (hooks[key] as () => unknown).bind(value);
+  return keys.length === 0 ? undefined : Object.freeze(hooks);
 }
-
-const KNOWN = [
-  ...Object.keys(RETRIER_DEFAULTS),
-  'registry',
-  'shouldRetry',
-  'budget',
-  'hooks',
-  'logger',
-  'clock',
-  'sleep',
-  'random',
-  'unref',
-];
 
 // Resolved at call time, so fake timers (which replace the global Date) are honoured.
 const DEFAULT_CLOCK: Clock = Object.freeze({ now: () => Date.now() });
@@ -370,85 +380,59 @@ const DEFAULT_CLOCK: Clock = Object.freeze({ now: () => Date.now() });
  * @internal
  */
 export function normalizeRetrierOptions(options: unknown = {}): NormalizedRetrierOptions {
-  assertOptionsObject('options', options);
-  const o = options as Record<string, unknown>;
-  assertKnownKeys('', o, KNOWN, 'retrier option');
+  const given = validate('options', '', options, RETRIER_RULES, 'retrier option');
   const d = RETRIER_DEFAULTS;
+  const interval = (given.interval as number | undefined) ?? d.interval;
+  const o = {
+    ...d,
+    // An interval longer than the default cap raises the cap rather than contradicting it.
+    maxDelay: Math.max(d.maxDelay, interval),
+    // Jitter stays in proportion to short intervals: interval 0 means no wait at all.
+    jitter: Math.min(d.jitter, 2 * interval),
+    registry: undefined,
+    shouldRetry: undefined,
+    budget: undefined,
+    hooks: undefined,
+    logger: undefined,
+    clock: DEFAULT_CLOCK,
+    sleep: undefined,
+    random: Math.random,
+    unref: false,
+    ...given,
+  } as { -readonly [K in keyof NormalizedRetrierOptions]: NormalizedRetrierOptions[K] };
+  o.hooks = normalizeHooks('hooks', given.hooks);
+  const { backoff, jitterStrategy, maxDelay, timeout } = o;
   const fail = (name: string, expected: string): never => {
-    throw new RetryOptionsError(name, expected, o[name]);
+    throw new RetryOptionsError(name, expected, given[name]);
   };
 
-  const maxRetries = check<number>('maxRetries', o.maxRetries, COUNT, d.maxRetries);
-  const interval = check<number>('interval', o.interval, FINITE, d.interval);
-  const backoff = check<BackoffStrategy>('backoff', o.backoff, BACKOFF, d.backoff);
-  const backoffFactor = check<number>('backoffFactor', o.backoffFactor, FACTOR, d.backoffFactor);
-  // An interval longer than the default cap raises the cap rather than contradicting it.
-  const maxDelay = check<number>(
-    'maxDelay',
-    o.maxDelay,
-    AT_LEAST_ZERO,
-    Math.max(d.maxDelay, interval),
-  );
-  const jitterStrategy = check<JitterStrategy>(
-    'jitterStrategy',
-    o.jitterStrategy,
-    JITTER,
-    d.jitterStrategy,
-  );
-  // Jitter stays in proportion to short intervals: interval 0 means no wait at all.
-  const jitter = check<number>('jitter', o.jitter, FINITE, Math.min(d.jitter, 2 * interval));
-  const timeout = check<number>('timeout', o.timeout, TIMEOUT, d.timeout);
-
   // Contradictions: options that cannot all mean what they say.
-  const not = `not '${backoff}'`;
-  if (o.backoffFactor !== undefined && backoff !== 'exponential') {
-    fail('backoffFactor', `only applies to exponential backoff, ${not}`);
+  if (given.backoffFactor !== undefined && backoff !== 'exponential') {
+    fail('backoffFactor', `only applies to exponential backoff, not '${backoff}'`);
   }
-  if (o.jitter !== undefined && jitter > 0 && jitterStrategy !== 'additive') {
-    fail('jitter', `only applies to the 'additive' jitter strategy, not '${jitterStrategy}'`);
+  if (jitterStrategy !== 'additive') {
+    if ((given.jitter as number) > 0) {
+      fail('jitter', `only applies to the 'additive' jitter strategy, not '${jitterStrategy}'`);
+    }
+    // Only the additive strategy uses `jitter`; report 0 for the others rather than a dead value.
+    o.jitter = 0;
   }
   if (jitterStrategy === 'decorrelated') {
     const grows = "cannot be combined with the 'decorrelated' jitter strategy";
-    if (o.backoff !== undefined) fail('backoff', grows);
-    if (o.backoffFactor !== undefined) fail('backoffFactor', grows);
+    if (given.backoff !== undefined) fail('backoff', grows);
+    if (given.backoffFactor !== undefined) fail('backoffFactor', grows);
     if (interval === 0) fail('interval', "expected > 0 with the 'decorrelated' jitter strategy");
   }
   if (maxDelay < interval) fail('maxDelay', `expected >= interval (${interval})`);
-  if (maxRetries > 0 && timeout !== INFINITY && interval >= timeout) {
+  if (o.maxRetries > 0 && timeout !== INF && interval >= timeout) {
     fail('interval', `expected less than timeout (${timeout}), or no retry could ever run`);
   }
-  const logger = o.logger;
-  if (logger !== undefined) {
-    if ((typeof logger !== 'object' && typeof logger !== 'function') || logger === null) {
-      fail('logger', 'expected a logger object');
-    }
-    // Kept as is (not copied) so that the logger's methods still see their own `this`.
-    for (const level of ['debug', 'info', 'warn', 'error']) {
-      const method = read(logger, level);
-      if (method !== undefined) check(`logger.${level}`, method, FUNCTION);
+  // The logger is kept as is (not copied) so that its methods still see their own `this`.
+  for (const level of ['debug', 'info', 'warn', 'error']) {
+    const method = read(o.logger, level);
+    if (method !== undefined && typeof method !== 'function') {
+      throw new RetryOptionsError(`logger.${level}`, 'expected a function', method);
     }
   }
-
-  return Object.freeze({
-    maxRetries,
-    interval,
-    backoff,
-    backoffFactor,
-    maxDelay,
-    // Only the additive strategy uses `jitter`; report 0 for the others rather than a dead value.
-    jitter: jitterStrategy === 'additive' ? jitter : 0,
-    jitterStrategy,
-    timeout,
-    attemptTimeout: check<number>('attemptTimeout', o.attemptTimeout, TIMEOUT, d.attemptTimeout),
-    maxRetryAfter: check<number>('maxRetryAfter', o.maxRetryAfter, AT_LEAST_ZERO, d.maxRetryAfter),
-    registry: withMethods<TemporaryErrorClassifier>('registry', o.registry, ['isTemporary']),
-    shouldRetry: check<RetryPredicate | undefined>('shouldRetry', o.shouldRetry, FUNCTION),
-    budget: withMethods<RetryBudget>('budget', o.budget, ['tryAcquire', 'recordSuccess']),
-    hooks: normalizeHooks('hooks', o.hooks),
-    logger: logger as RetryLogger | undefined,
-    clock: withMethods<Clock>('clock', o.clock, ['now']) ?? DEFAULT_CLOCK,
-    sleep: check<SleepFunction | undefined>('sleep', o.sleep, FUNCTION),
-    random: check<RandomFunction>('random', o.random, FUNCTION, Math.random),
-    unref: check<boolean>('unref', o.unref, BOOLEAN, false),
-  });
+  return Object.freeze(o);
 }

@@ -12,17 +12,18 @@ import { findRetryAfter } from './hint.js';
 import { AttemptContextImpl, type CallEnv, Lifecycle, Link, Waiter } from './link.js';
 import { matchesRetryOn, normalizeRetryOn } from './match.js';
 import {
-  assertKnownKeys,
-  assertOptionsObject,
+  ANY,
   COUNT,
-  check,
   FUNCTION,
   type NormalizedRetrierOptions,
   normalizeHooks,
   normalizeRetrierOptions,
+  OBJECT,
+  REGISTRY,
   type RetrierOptions,
+  type Rule,
   TIMEOUT,
-  withMethods,
+  validate,
 } from './options.js';
 import { yieldToEventLoop } from './sleep.js';
 import { type AttemptTiming, createTrace, type RetryTrace } from './trace.js';
@@ -35,6 +36,9 @@ import type {
   SleepFunction,
   TemporaryErrorClassifier,
 } from './types.js';
+import { read } from './walk.js';
+
+const INF = Number.POSITIVE_INFINITY;
 
 /**
  * Options for one call of `run`, `settle` or `runUntil`.
@@ -190,61 +194,33 @@ interface NormalizedCallOptions {
   readonly hooks: Readonly<RetryHooks> | undefined;
 }
 
-const NO_CALL_OPTIONS: NormalizedCallOptions = Object.freeze({
-  signal: undefined,
-  maxRetries: undefined,
-  timeout: undefined,
-  attemptTimeout: undefined,
-  retryOn: undefined,
-  registry: undefined,
-  shouldRetry: undefined,
-  accept: undefined,
-  hooks: undefined,
-});
+// Read as "no call options": every field undefined.
+const NO_CALL_OPTIONS = Object.freeze({}) as NormalizedCallOptions;
 
-const CALL_KEYS = [
-  'signal',
-  'maxRetries',
-  'timeout',
-  'attemptTimeout',
-  'retryOn',
-  'registry',
-  'shouldRetry',
-  'accept',
-  'hooks',
-];
+const isSignal: Rule[0] = (value) =>
+  typeof read(value, 'aborted') === 'boolean' &&
+  typeof read(value, 'addEventListener') === 'function' &&
+  typeof read(value, 'removeEventListener') === 'function';
 
-function isSignal(value: unknown): value is AbortSignal {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function' &&
-    typeof (value as AbortSignal).removeEventListener === 'function'
-  );
-}
+const CALL_RULES: Readonly<Record<string, Rule>> = {
+  signal: [isSignal, 'an AbortSignal'],
+  maxRetries: COUNT,
+  timeout: TIMEOUT,
+  attemptTimeout: TIMEOUT,
+  retryOn: ANY,
+  registry: REGISTRY,
+  shouldRetry: FUNCTION,
+  accept: FUNCTION,
+  hooks: OBJECT,
+};
 
 function normalizeCallOptions(value: unknown): NormalizedCallOptions {
   if (value === undefined) return NO_CALL_OPTIONS;
-  assertOptionsObject('callOptions', value);
-  const o = value as Record<string, unknown>;
-  const p = 'callOptions.';
-  assertKnownKeys(p, o, CALL_KEYS, 'call option');
-  if (o.signal !== undefined && !isSignal(o.signal)) {
-    throw new RetryOptionsError(`${p}signal`, 'expected an AbortSignal', o.signal);
-  }
-  const retryOn = normalizeRetryOn(o.retryOn);
-  return {
-    signal: o.signal as AbortSignal | undefined,
-    maxRetries: check(`${p}maxRetries`, o.maxRetries, COUNT),
-    timeout: check(`${p}timeout`, o.timeout, TIMEOUT),
-    attemptTimeout: check(`${p}attemptTimeout`, o.attemptTimeout, TIMEOUT),
-    retryOn: retryOn !== undefined && retryOn.length > 0 ? retryOn : undefined,
-    registry: withMethods<TemporaryErrorClassifier>(`${p}registry`, o.registry, ['isTemporary']),
-    shouldRetry: check(`${p}shouldRetry`, o.shouldRetry, FUNCTION),
-    accept: check(`${p}accept`, o.accept, FUNCTION),
-    hooks: normalizeHooks(`${p}hooks`, o.hooks),
-  };
+  const call = validate('callOptions', 'callOptions.', value, CALL_RULES, 'call option');
+  const retryOn = normalizeRetryOn(call.retryOn);
+  call.retryOn = retryOn !== undefined && retryOn.length > 0 ? retryOn : undefined;
+  call.hooks = normalizeHooks('callOptions.hooks', call.hooks);
+  return call as unknown as NormalizedCallOptions;
 }
 
 /** A RetryStopError thrown by an attempt (a revoked proxy is not one, and does not throw here). */
@@ -291,14 +267,12 @@ class RetrierImpl implements Retrier {
   constructor(options: NormalizedRetrierOptions) {
     this.options = options;
     this.#fast = options.hooks === undefined && options.budget === undefined;
-    this.#timed =
-      options.timeout !== Number.POSITIVE_INFINITY ||
-      options.attemptTimeout !== Number.POSITIVE_INFINITY;
+    this.#timed = options.timeout !== INF || options.attemptTimeout !== INF;
     this.#fastEnv = Object.freeze({
       life: this.#life,
       callerSignal: undefined,
       clock: options.clock,
-      deadline: Number.POSITIVE_INFINITY,
+      deadline: INF,
       timeout: options.timeout,
       attemptTimeout: options.attemptTimeout,
     });
@@ -339,7 +313,7 @@ class RetrierImpl implements Retrier {
     // Fast path: the first attempt without the general loop's bookkeeping. A first-try success
     // costs one context object, one closure and one promise reaction.
     if (this.#timed) return this.#runTimed(fn);
-    const context = new AttemptContextImpl(this.#fastEnv, 1, Number.POSITIVE_INFINITY);
+    const context = new AttemptContextImpl(this.#fastEnv, 1, INF);
     let promise: Promise<T>;
     try {
       const result = fn(context);
@@ -374,7 +348,7 @@ class RetrierImpl implements Retrier {
     }
     // A literal, not a spread: spreading and overriding fields is slow on Node 20.
     const env: CallEnv =
-      o.timeout === Number.POSITIVE_INFINITY
+      o.timeout === INF
         ? this.#fastEnv
         : {
             life: this.#life,
@@ -502,14 +476,14 @@ class RetrierImpl implements Retrier {
 
     try {
       // The fast path already started the call (and its deadline) when it hands over a failure.
-      if (first === undefined && (timed || timeout !== Number.POSITIVE_INFINITY)) {
+      if (first === undefined && (timed || timeout !== INF)) {
         start = clock.now();
       }
       env ??= {
         life,
         callerSignal,
         clock,
-        deadline: timeout === Number.POSITIVE_INFINITY ? timeout : start + timeout,
+        deadline: timeout === INF ? timeout : start + timeout,
         timeout,
         attemptTimeout: call.attemptTimeout ?? o.attemptTimeout,
       };
@@ -525,7 +499,7 @@ class RetrierImpl implements Retrier {
           failed = true;
           failure = unwrap(first.error);
           const context = first.context;
-          if (context !== undefined && context.attemptDeadline !== Number.POSITIVE_INFINITY) {
+          if (context !== undefined && context.attemptDeadline !== INF) {
             forcedTemporary =
               context.abortKind === 'attempt-timeout' || clock.now() >= context.attemptDeadline;
           }
@@ -537,12 +511,9 @@ class RetrierImpl implements Retrier {
               attempt,
             }));
           }
-          const startedAt =
-            timed || env.attemptTimeout !== Number.POSITIVE_INFINITY ? clock.now() : 0;
+          const startedAt = timed || env.attemptTimeout !== INF ? clock.now() : 0;
           const attemptDeadline =
-            env.attemptTimeout === Number.POSITIVE_INFINITY
-              ? env.attemptTimeout
-              : startedAt + env.attemptTimeout;
+            env.attemptTimeout === INF ? env.attemptTimeout : startedAt + env.attemptTimeout;
           const context = new AttemptContextImpl(env, attempt, attemptDeadline);
           ran = attempt;
           try {
@@ -553,8 +524,8 @@ class RetrierImpl implements Retrier {
           } finally {
             context.release();
           }
-          const endedAt = timed || attemptDeadline !== Number.POSITIVE_INFINITY ? clock.now() : 0;
-          if (failed && attemptDeadline !== Number.POSITIVE_INFINITY) {
+          const endedAt = timed || attemptDeadline !== INF ? clock.now() : 0;
+          if (failed && attemptDeadline !== INF) {
             // The attempt's own timeout makes the failure temporary, whether the attempt noticed
             // it through its signal or simply ran past it.
             forcedTemporary = context.abortKind === 'attempt-timeout' || endedAt >= attemptDeadline;
@@ -621,7 +592,7 @@ class RetrierImpl implements Retrier {
         previousDelay = delay;
         const hint = findRetryAfter(failure);
         const deadline = env.deadline;
-        if (hint !== undefined || deadline !== Number.POSITIVE_INFINITY) {
+        if (hint !== undefined || deadline !== INF) {
           const now = clock.now();
           const remaining = deadline - now;
           if (hint !== undefined) {
@@ -680,11 +651,7 @@ class RetrierImpl implements Retrier {
   #stopReason(env: CallEnv, checkDeadline: boolean): RetryReason | undefined {
     if (env.life.cancelled) return 'stopped';
     if (env.callerSignal?.aborted) return 'aborted';
-    if (
-      checkDeadline &&
-      env.deadline !== Number.POSITIVE_INFINITY &&
-      env.clock.now() >= env.deadline
-    ) {
+    if (checkDeadline && env.deadline !== INF && env.clock.now() >= env.deadline) {
       return 'timeout';
     }
     return undefined;
@@ -751,7 +718,7 @@ class RetrierImpl implements Retrier {
   }
 
   async #injectedSleep(sleep: SleepFunction, env: CallEnv, delay: number): Promise<void> {
-    const link = new Link(env, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
+    const link = new Link(env, INF, INF);
     try {
       await sleep(delay, link.signal);
     } catch (error) {
