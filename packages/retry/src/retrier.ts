@@ -240,16 +240,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** Failure of the first attempt, handed over by the fast path. */
-interface FirstFailure {
-  readonly error: unknown;
-  /**
-   * The first attempt's context when the call is timed: it carries the call's deadline and the
-   * attempt's own. Without it the call has no deadline (the retrier's untimed facts apply).
-   */
-  readonly context?: AttemptContextImpl;
-}
-
 class RetrierImpl implements Retrier {
   readonly options: NormalizedRetrierOptions;
   readonly #life: Lifecycle = new Lifecycle();
@@ -263,6 +253,8 @@ class RetrierImpl implements Retrier {
   readonly #timed: boolean;
   /** The call facts of every fast-path call when nothing is timed. */
   readonly #fastEnv: CallEnv;
+  /** Stands for the first attempt of an untimed fast-path call that failed (never run). */
+  readonly #untimedFirst: AttemptContextImpl;
 
   constructor(options: NormalizedRetrierOptions) {
     this.options = options;
@@ -276,6 +268,7 @@ class RetrierImpl implements Retrier {
       timeout: options.timeout,
       attemptTimeout: options.attemptTimeout,
     });
+    this.#untimedFirst = new AttemptContextImpl(this.#fastEnv, 1, INF);
   }
 
   get signal(): AbortSignal {
@@ -308,12 +301,36 @@ class RetrierImpl implements Retrier {
 
   run<T>(fn: RetryableFunction<T>, callOptions?: CallOptions<T>): Promise<T> {
     if (callOptions !== undefined || !this.#fast || typeof fn !== 'function') {
-      return this.#execute(fn, callOptions, RUN, undefined, undefined) as Promise<T>;
+      return this.#execute(fn, callOptions, RUN) as Promise<T>;
     }
     // Fast path: the first attempt without the general loop's bookkeeping. A first-try success
     // costs one context object, one closure and one promise reaction.
-    if (this.#timed) return this.#runTimed(fn);
-    const context = new AttemptContextImpl(this.#fastEnv, 1, INF);
+    const o = this.options;
+    let env = this.#fastEnv;
+    let attemptDeadline = INF;
+    if (this.#timed) {
+      // One clock read: the call's deadline and the attempt's own.
+      let now: number;
+      try {
+        now = o.clock.now();
+      } catch {
+        // A broken clock: the general loop turns its error into a rejected RetryError.
+        return this.#execute(fn, undefined, RUN) as Promise<T>;
+      }
+      attemptDeadline = now + o.attemptTimeout;
+      if (o.timeout !== INF) {
+        // A literal, not a spread: spreading and overriding fields is slow on Node 20.
+        env = {
+          life: this.#life,
+          callerSignal: undefined,
+          clock: o.clock,
+          deadline: now + o.timeout,
+          timeout: o.timeout,
+          attemptTimeout: o.attemptTimeout,
+        };
+      }
+    }
+    const context = new AttemptContextImpl(env, 1, attemptDeadline);
     let promise: Promise<T>;
     try {
       const result = fn(context);
@@ -322,61 +339,30 @@ class RetrierImpl implements Retrier {
       promise = result instanceof Promise ? result : Promise.resolve(result);
     } catch (error) {
       context.release();
-      return this.#execute(fn, undefined, RUN, undefined, { error }) as Promise<T>;
+      return this.#execute(fn, undefined, RUN, undefined, context, error) as Promise<T>;
     }
     context.releaseWhenSettled(promise);
-    // The closure must not capture `context`: on Node 20 that costs ~40 bytes per call. Without
-    // deadlines the general loop can rebuild everything it needs from the retrier.
+    // The untimed closure must not capture `context` (on Node 20 that costs ~20 bytes per call):
+    // the general loop gets the retrier's shared first-attempt stand-in instead.
     return promise.then(
       undefined,
-      (error: unknown) => this.#execute(fn, undefined, RUN, undefined, { error }) as Promise<T>,
+      this.#timed
+        ? this.#retryAfter(fn, context)
+        : (error: unknown) =>
+            this.#execute(fn, undefined, RUN, undefined, this.#untimedFirst, error) as Promise<T>,
     );
   }
 
-  /**
-   * The fast path when a deadline or an attempt timeout is set: one clock read, and the first
-   * attempt's context (which carries the call's deadline) goes to the general loop on failure.
-   */
-  #runTimed<T>(fn: RetryableFunction<T>): Promise<T> {
-    const o = this.options;
-    let now: number;
-    try {
-      now = o.clock.now();
-    } catch {
-      // A broken clock: the general loop turns its error into a rejected RetryError.
-      return this.#execute(fn, undefined, RUN, undefined, undefined) as Promise<T>;
-    }
-    // A literal, not a spread: spreading and overriding fields is slow on Node 20.
-    const env: CallEnv =
-      o.timeout === INF
-        ? this.#fastEnv
-        : {
-            life: this.#life,
-            callerSignal: undefined,
-            clock: o.clock,
-            deadline: now + o.timeout,
-            timeout: o.timeout,
-            attemptTimeout: o.attemptTimeout,
-          };
-    const context = new AttemptContextImpl(env, 1, now + o.attemptTimeout);
-    let promise: Promise<T>;
-    try {
-      const result = fn(context);
-      promise = result instanceof Promise ? result : Promise.resolve(result);
-    } catch (error) {
-      context.release();
-      return this.#execute(fn, undefined, RUN, undefined, { error, context }) as Promise<T>;
-    }
-    context.releaseWhenSettled(promise);
-    return promise.then(
-      undefined,
-      (error: unknown) =>
-        this.#execute(fn, undefined, RUN, undefined, { error, context }) as Promise<T>,
-    );
+  /** The rejection handler of a timed fast-path call: the loop needs the attempt's deadlines. */
+  #retryAfter<T>(
+    fn: RetryableFunction<T>,
+    context: AttemptContextImpl,
+  ): (e: unknown) => Promise<T> {
+    return (error) => this.#execute(fn, undefined, RUN, undefined, context, error) as Promise<T>;
   }
 
   settle<T>(fn: RetryableFunction<T>, callOptions?: CallOptions<T>): Promise<RetryTrace<T>> {
-    return this.#execute(fn, callOptions, SETTLE, undefined, undefined) as Promise<RetryTrace<T>>;
+    return this.#execute(fn, callOptions, SETTLE) as Promise<RetryTrace<T>>;
   }
 
   runUntil<T>(
@@ -396,13 +382,7 @@ class RetrierImpl implements Retrier {
         ),
       );
     }
-    return this.#execute(
-      fn,
-      callOptions,
-      RUN,
-      accept as AcceptFunction<unknown>,
-      undefined,
-    ) as Promise<T>;
+    return this.#execute(fn, callOptions, RUN, accept as AcceptFunction<unknown>) as Promise<T>;
   }
 
   /** The general loop: every attempt after a fast-path failure, and every other kind of call. */
@@ -410,8 +390,9 @@ class RetrierImpl implements Retrier {
     fn: RetryableFunction<unknown>,
     callOptions: unknown,
     mode: Mode,
-    acceptArgument: AcceptFunction<unknown> | undefined,
-    first: FirstFailure | undefined,
+    acceptArgument?: AcceptFunction<unknown>,
+    first?: AttemptContextImpl,
+    firstError?: unknown,
   ): Promise<unknown> {
     if (typeof fn !== 'function') throw new RetryOptionsError('fn', 'expected a function', fn);
     const call = normalizeCallOptions(callOptions);
@@ -433,7 +414,7 @@ class RetrierImpl implements Retrier {
     let delayBefore = 0;
     let previousDelay = o.interval;
     let zeroWaits = 0;
-    let env: CallEnv | undefined = first?.context?.env;
+    let env: CallEnv | undefined = first?.env;
     /** An attempt threw a RetryStopError: records what it wraps, and ends the call. */
     let stopRequested = false;
     const unwrap = (error: unknown): unknown => {
@@ -444,8 +425,8 @@ class RetrierImpl implements Retrier {
 
     const finish = (
       reason: RetryReason | undefined,
-      value: unknown,
-      budgetExhausted: boolean,
+      value?: unknown,
+      budgetExhausted = false,
       cause: unknown = errors.length > 0 ? errors[errors.length - 1] : this.#endCause(reason, env),
     ): unknown => {
       let elapsed = 0;
@@ -462,10 +443,10 @@ class RetrierImpl implements Retrier {
       }
       const error = new RetryError({ reason, errors, attempts: ran, cause, budgetExhausted });
       if (hooked) {
-        this.#notify('onGiveUp', o.hooks?.onGiveUp, call.hooks?.onGiveUp, () => ({
+        this.#notify(call, 'onGiveUp', {
           reason,
           error,
-        }));
+        });
       }
       if (logging) {
         this.#log('debug', `@again/retry: giving up after ${ran} attempt(s): ${reason}`, cause);
@@ -497,19 +478,18 @@ class RetrierImpl implements Retrier {
         if (first !== undefined && attempt === 1) {
           ran = 1;
           failed = true;
-          failure = unwrap(first.error);
-          const context = first.context;
-          if (context !== undefined && context.attemptDeadline !== INF) {
+          failure = unwrap(firstError);
+          if (first.attemptDeadline !== INF) {
             forcedTemporary =
-              context.abortKind === 'attempt-timeout' || clock.now() >= context.attemptDeadline;
+              first.abortKind === 'attempt-timeout' || clock.now() >= first.attemptDeadline;
           }
         } else {
           const stop = this.#stopReason(env, attempt > 1);
-          if (stop !== undefined) return finish(stop, undefined, false);
+          if (stop !== undefined) return finish(stop);
           if (hooked) {
-            this.#notify('onAttempt', o.hooks?.onAttempt, call.hooks?.onAttempt, () => ({
+            this.#notify(call, 'onAttempt', {
               attempt,
-            }));
+            });
           }
           const startedAt = timed || env.attemptTimeout !== INF ? clock.now() : 0;
           const attemptDeadline =
@@ -560,20 +540,20 @@ class RetrierImpl implements Retrier {
         if (!failed) {
           o.budget?.recordSuccess();
           if (hooked)
-            this.#notify('onSuccess', o.hooks?.onSuccess, call.hooks?.onSuccess, () => ({
+            this.#notify(call, 'onSuccess', {
               attempt,
               value,
-            }));
-          return finish(undefined, value, false);
+            });
+          return finish(undefined, value);
         }
         errors.push(failure);
 
         // Once the call was stopped, aborted or ran out of time, that is why it ends, whatever
         // the attempt threw.
         const stop = this.#stopReason(env, true);
-        if (stop !== undefined) return finish(stop, undefined, false);
+        if (stop !== undefined) return finish(stop);
 
-        if (stopRequested) return finish('non-retryable', undefined, false);
+        if (stopRequested) return finish('non-retryable');
         const retriesLeft = maxRetries - (attempt - 1);
         if (!rejectedResult) {
           let retryable = this.#isRetryable(failure, call, forcedTemporary, attempt, retriesLeft);
@@ -582,11 +562,11 @@ class RetrierImpl implements Retrier {
             // The call may have been stopped or aborted while an async predicate ran: end it
             // before a retry is announced or a budget token taken.
             const late = this.#stopReason(env, false);
-            if (late !== undefined) return finish(late, undefined, false);
+            if (late !== undefined) return finish(late);
           }
-          if (!retryable) return finish('non-retryable', undefined, false);
+          if (!retryable) return finish('non-retryable');
         }
-        if (retriesLeft <= 0) return finish('exhausted', undefined, false);
+        if (retriesLeft <= 0) return finish('exhausted');
 
         let delay = computeDelay(o, attempt - 1, previousDelay, this.#random());
         previousDelay = delay;
@@ -602,21 +582,21 @@ class RetrierImpl implements Retrier {
             );
             // A server asking (within maxRetryAfter) for more time than the call has left: waiting
             // cannot help.
-            if (ms >= remaining) return finish('timeout', undefined, false);
+            if (ms >= remaining) return finish('timeout');
             delay = Math.max(delay, ms);
           }
-          if (delay >= remaining) return finish('timeout', undefined, false);
+          if (delay >= remaining) return finish('timeout');
         }
         if (o.budget !== undefined && !o.budget.tryAcquire()) {
           return finish('exhausted', undefined, true);
         }
         if (hooked)
-          this.#notify('onRetry', o.hooks?.onRetry, call.hooks?.onRetry, () => ({
+          this.#notify(call, 'onRetry', {
             attempt,
             error: failure,
             delay,
             retriesLeft: retriesLeft - 1,
-          }));
+          });
         if (logging)
           this.#log(
             'debug',
@@ -729,28 +709,22 @@ class RetrierImpl implements Retrier {
     }
   }
 
-  #notify<I>(
-    name: string,
-    retrierHook: ((info: I) => unknown) | undefined,
-    callHook: ((info: I) => unknown) | undefined,
-    info: () => I,
-  ): void {
-    if (retrierHook === undefined && callHook === undefined) return;
-    const payload = Object.freeze(info());
-    if (retrierHook !== undefined) this.#invoke(name, retrierHook, payload);
-    if (callHook !== undefined) this.#invoke(name, callHook, payload);
-  }
-
-  #invoke<I>(name: string, hook: (info: I) => unknown, payload: I): void {
-    try {
-      const result = hook(payload);
-      if (isThenable(result)) {
-        result.then(undefined, (error: unknown) => {
-          this.#log('error', `@again/retry: hook ${name} rejected`, error);
-        });
+  /** Runs hook `name` of the retrier, then of the call, with one frozen payload. */
+  #notify(call: NormalizedCallOptions, name: keyof RetryHooks, info: object): void {
+    const payload = Object.freeze(info);
+    for (const hooks of [this.options.hooks, call.hooks]) {
+      const hook = hooks?.[name] as ((info: object) => unknown) | undefined;
+      if (hook === undefined) continue;
+      try {
+        const result = hook(payload);
+        if (isThenable(result)) {
+          result.then(undefined, (error: unknown) => {
+            this.#log('error', `@again/retry: hook ${name} rejected`, error);
+          });
+        }
+      } catch (error) {
+        this.#log('error', `@again/retry: hook ${name} threw`, error);
       }
-    } catch (error) {
-      this.#log('error', `@again/retry: hook ${name} threw`, error);
     }
   }
 
