@@ -60,15 +60,80 @@ export interface CallEnv {
 }
 
 /**
+ * Something tied to a call: it ends when the retrier is cancelled, when the caller's signal
+ * aborts, or when its own time is up; at once if the call is already over. `release()` removes
+ * its listener, timer and tracking without ending it.
+ */
+class Tie implements Cancellable {
+  readonly env: CallEnv;
+  #timer: Timer | undefined;
+  #attached = false;
+
+  constructor(env: CallEnv) {
+    this.env = env;
+  }
+
+  /**
+   * Ties this to the call.
+   * @returns `false` when the call was already over (then this has ended).
+   */
+  protected attach(): boolean {
+    const { life, callerSignal } = this.env;
+    if (life.cancelled) this.end('stopped', life.reason);
+    else if (callerSignal?.aborted) this.end('aborted', callerSignal.reason);
+    else {
+      life.track(this);
+      callerSignal?.addEventListener('abort', this);
+      this.#attached = true;
+    }
+    return this.#attached;
+  }
+
+  /** Calls `onTime` after `ms` (at once when `ms` <= 0), unless released first. */
+  protected arm(ms: number, onTime: () => void, unref?: boolean): void {
+    if (ms <= 0) onTime();
+    else {
+      this.#timer = new Timer(
+        ms,
+        () => {
+          this.#timer = undefined;
+          onTime();
+        },
+        unref,
+      );
+    }
+  }
+
+  /** The caller's signal aborted (EventListener object form: no closure needed). */
+  handleEvent(): void {
+    this.end('aborted', this.env.callerSignal?.reason);
+  }
+
+  cancelFromRetrier(reason: unknown): void {
+    this.end('stopped', reason);
+  }
+
+  /** Ends it (once): the subclass aborts or resolves. */
+  protected end(_kind: AbortKind, _reason: unknown): void {}
+
+  release(): void {
+    this.#timer?.clear();
+    this.#timer = undefined;
+    if (this.#attached) {
+      this.#attached = false;
+      this.env.life.untrack(this);
+      this.env.callerSignal?.removeEventListener('abort', this);
+    }
+  }
+}
+
+/**
  * An AbortController tied to the retrier's lifecycle, the caller's signal and (optionally) one
  * deadline. `release()` removes every listener and timer; it never aborts the signal.
  */
-export class Link implements Cancellable {
+export class Link extends Tie {
   readonly controller: AbortController = new AbortController();
   kind: AbortKind | undefined;
-  readonly #env: CallEnv;
-  #timer: Timer | undefined;
-  #attached = false;
 
   /**
    * @param env - the call.
@@ -76,29 +141,15 @@ export class Link implements Cancellable {
    * @param attemptDeadline - the attempt's own deadline, to tell the two timeouts apart.
    */
   constructor(env: CallEnv, expiresAt: number, attemptDeadline: number) {
-    this.#env = env;
-    const { life, callerSignal } = env;
-    if (life.cancelled) {
-      this.#abort('stopped', life.reason);
-      return;
-    }
-    if (callerSignal?.aborted) {
-      this.#abort('aborted', callerSignal.reason);
-      return;
-    }
-    life.track(this);
-    callerSignal?.addEventListener('abort', this);
-    this.#attached = true;
-    if (expiresAt !== INF) {
-      const total = env.deadline <= attemptDeadline;
-      const fire = (): void => {
-        this.#timer = undefined;
-        if (total) this.#abort('timeout', new RetryDeadlineError('total', env.timeout));
-        else this.#abort('attempt-timeout', new RetryDeadlineError('attempt', env.attemptTimeout));
-      };
-      const left = expiresAt - env.clock.now();
-      if (left <= 0) fire();
-      else this.#timer = new Timer(left, fire);
+    super(env);
+    if (this.attach() && expiresAt !== INF) {
+      this.arm(expiresAt - env.clock.now(), () => {
+        if (env.deadline <= attemptDeadline) {
+          this.end('timeout', new RetryDeadlineError('total', env.timeout));
+        } else {
+          this.end('attempt-timeout', new RetryDeadlineError('attempt', env.attemptTimeout));
+        }
+      });
     }
   }
 
@@ -106,32 +157,11 @@ export class Link implements Cancellable {
     return this.controller.signal;
   }
 
-  /** The caller's signal aborted (EventListener object form: no closure needed). */
-  handleEvent(): void {
-    this.#abort('aborted', this.#env.callerSignal?.reason);
-  }
-
-  cancelFromRetrier(reason: unknown): void {
-    this.#abort('stopped', reason);
-  }
-
-  #abort(kind: AbortKind, reason: unknown): void {
+  protected override end(kind: AbortKind, reason: unknown): void {
     if (this.kind !== undefined) return;
     this.kind = kind;
     this.release();
     this.controller.abort(reason);
-  }
-
-  release(): void {
-    if (this.#timer !== undefined) {
-      this.#timer.clear();
-      this.#timer = undefined;
-    }
-    if (this.#attached) {
-      this.#attached = false;
-      this.#env.life.untrack(this);
-      this.#env.callerSignal?.removeEventListener('abort', this);
-    }
   }
 }
 
@@ -226,51 +256,23 @@ export class AttemptContextImpl implements AttemptContext {
  * The built-in wait between attempts: a timer that the retrier's `cancel()` and the caller's
  * signal end early. Resolves in every case; the retrier checks why afterwards.
  */
-export class Waiter implements Cancellable {
+export class Waiter extends Tie {
   readonly promise: Promise<void>;
-  readonly #env: CallEnv;
   #resolve: (() => void) | undefined;
-  #timer: Timer | undefined;
 
   constructor(env: CallEnv, ms: number, unref: boolean) {
-    this.#env = env;
-    let resolve!: () => void;
-    this.promise = new Promise<void>((r) => {
-      resolve = r;
+    super(env);
+    this.promise = new Promise<void>((resolve) => {
+      this.#resolve = resolve;
     });
-    if (env.life.cancelled || env.callerSignal?.aborted) {
-      resolve();
-      return;
-    }
-    this.#resolve = resolve;
-    env.life.track(this);
-    env.callerSignal?.addEventListener('abort', this);
-    this.#timer = new Timer(
-      ms,
-      () => {
-        this.#timer = undefined;
-        this.#wake();
-      },
-      unref,
-    );
+    if (this.attach()) this.arm(ms, () => this.end(), unref);
   }
 
-  handleEvent(): void {
-    this.#wake();
-  }
-
-  cancelFromRetrier(): void {
-    this.#wake();
-  }
-
-  #wake(): void {
+  protected override end(): void {
     const resolve = this.#resolve;
     if (resolve === undefined) return;
     this.#resolve = undefined;
-    this.#timer?.clear();
-    this.#timer = undefined;
-    this.#env.life.untrack(this);
-    this.#env.callerSignal?.removeEventListener('abort', this);
+    this.release();
     resolve();
   }
 }
