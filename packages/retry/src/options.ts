@@ -266,7 +266,9 @@ const oneOf = (...allowed: string[]): Rule => [
 /** An object (or function) whose `names` are methods. */
 const methods = (...names: string[]): Rule => [
   (v) => names.every((name) => typeof read(v, name) === 'function'),
-  `an object with the method${names.length > 1 ? 's' : ''} ${names.join('(), ')}()`,
+  names.length > 1
+    ? `an object with ${names.join('() and ')}() methods`
+    : `an object with a ${names[0]}() method`,
 ];
 const isObjectLike = (v: unknown): boolean =>
   (typeof v === 'object' || typeof v === 'function') && v !== null;

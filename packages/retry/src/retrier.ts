@@ -449,7 +449,7 @@ class RetrierImpl implements Retrier {
         });
       }
       if (logging) {
-        this.#log('debug', `@again/retry: giving up after ${ran} attempt(s): ${reason}`, cause);
+        this.#log('debug', `giving up after ${ran} attempt(s): ${reason}`, cause);
       }
       if (!timed) throw error;
       return createTrace({ ok: false, error }, errors, timings, ran, elapsed);
@@ -598,11 +598,7 @@ class RetrierImpl implements Retrier {
             retriesLeft: retriesLeft - 1,
           });
         if (logging)
-          this.#log(
-            'debug',
-            `@again/retry: attempt ${attempt} failed, retrying in ${delay} ms`,
-            failure,
-          );
+          this.#log('debug', `attempt ${attempt} failed, retrying in ${delay} ms`, failure);
         if (delay > 0 || o.sleep !== undefined || ++zeroWaits === ZERO_DELAY_TURN) {
           // A timer or a whole event-loop turn: the streak of microtask-only retries ends.
           zeroWaits = 0;
@@ -667,7 +663,7 @@ class RetrierImpl implements Retrier {
           try {
             temporary = registry.isTemporary(error) === true;
           } catch (failure) {
-            this.#log('error', '@again/retry: registry.isTemporary threw', failure);
+            this.#log('error', 'registry.isTemporary threw', failure);
             temporary = false;
           }
         }
@@ -677,7 +673,7 @@ class RetrierImpl implements Retrier {
     const predicate = call.shouldRetry ?? this.options.shouldRetry;
     if (predicate === undefined) return true;
     const onError = (failure: unknown): boolean => {
-      this.#log('error', '@again/retry: shouldRetry threw', failure);
+      this.#log('error', 'shouldRetry threw', failure);
       return false;
     };
     try {
@@ -703,7 +699,7 @@ class RetrierImpl implements Retrier {
       await sleep(delay, link.signal);
     } catch (error) {
       // An abort is expected here; anything else is a broken sleep function.
-      if (link.kind === undefined) this.#log('error', '@again/retry: sleep() threw', error);
+      if (link.kind === undefined) this.#log('error', 'sleep() threw', error);
     } finally {
       link.release();
     }
@@ -719,20 +715,21 @@ class RetrierImpl implements Retrier {
         const result = hook(payload);
         if (isThenable(result)) {
           result.then(undefined, (error: unknown) => {
-            this.#log('error', `@again/retry: hook ${name} rejected`, error);
+            this.#log('error', `hook ${name} rejected`, error);
           });
         }
       } catch (error) {
-        this.#log('error', `@again/retry: hook ${name} threw`, error);
+        this.#log('error', `hook ${name} threw`, error);
       }
     }
   }
 
+  /** Logs `message` (prefixed with the package name) when a logger is set. */
   #log(level: 'debug' | 'error', message: string, detail: unknown): void {
     const logger = this.options.logger;
     if (logger === undefined || typeof logger[level] !== 'function') return;
     try {
-      logger[level](message, detail);
+      logger[level](`@again/retry: ${message}`, detail);
     } catch {
       // A failing logger must not break the retry loop either.
     }
