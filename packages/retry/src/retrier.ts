@@ -304,7 +304,7 @@ class RetrierImpl implements Retrier {
       return this.#execute(fn, callOptions, RUN) as Promise<T>;
     }
     // Fast path: the first attempt without the general loop's bookkeeping. A first-try success
-    // costs one context object, one closure and one promise reaction.
+    // costs one context object, one bound function and one promise reaction.
     const o = this.options;
     let env = this.#fastEnv;
     let attemptDeadline = INF;
@@ -342,15 +342,22 @@ class RetrierImpl implements Retrier {
       return this.#execute(fn, undefined, RUN, undefined, context, error) as Promise<T>;
     }
     context.releaseWhenSettled(promise);
-    // The untimed closure must not capture `context` (on Node 20 that costs ~20 bytes per call):
-    // the general loop gets the retrier's shared first-attempt stand-in instead.
+    // Untimed, the handler does not need `context` (the general loop gets the retrier's shared
+    // first-attempt stand-in), so it is `fn` bound to a method: ~30 bytes less than a closure.
     return promise.then(
       undefined,
       this.#timed
         ? this.#retryAfter(fn, context)
-        : (error: unknown) =>
-            this.#execute(fn, undefined, RUN, undefined, this.#untimedFirst, error) as Promise<T>,
+        : (this.#retryUntimed.bind(this, fn) as (error: unknown) => Promise<T>),
     );
+  }
+
+  /**
+   * The rejection handler of an untimed fast-path call, bound to `fn`: a bound function costs
+   * ~30 bytes less than a closure on Node 20.
+   */
+  #retryUntimed(fn: RetryableFunction<unknown>, error: unknown): Promise<unknown> {
+    return this.#execute(fn, undefined, RUN, undefined, this.#untimedFirst, error);
   }
 
   /** The rejection handler of a timed fast-path call: the loop needs the attempt's deadlines. */
