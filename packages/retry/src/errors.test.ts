@@ -53,6 +53,23 @@ describe('RetryError', () => {
     );
   });
 
+  it('has the code of its reason, and none for a reason it does not know', () => {
+    for (const reason of Object.keys(RETRY_ERROR_CODES) as RetryReason[]) {
+      expect(new RetryError({ reason, errors: [], attempts: 0, cause: undefined }).code).toBe(
+        RETRY_ERROR_CODES[reason],
+      );
+    }
+    for (const reason of ['later', 'toString']) {
+      const error = new RetryError({
+        reason: reason as RetryReason,
+        errors: [],
+        attempts: 0,
+        cause: 1,
+      });
+      expect(error.code).toBeUndefined();
+    }
+  });
+
   it('describes a non-Error cause and no cause', () => {
     expect(
       new RetryError({ reason: 'aborted', errors: [], attempts: 0, cause: 'gone' }).message,

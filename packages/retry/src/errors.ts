@@ -131,8 +131,13 @@ export class RetryError extends AggregateError {
     const count = options.attempts === 1 ? '1 attempt' : `${options.attempts} attempts`;
     const last = options.cause === undefined ? '' : ` (last: ${describe(options.cause)})`;
     super([...options.errors], `Gave up after ${count}: ${why}${last}`, { cause: options.cause });
-    // Spelled from the reason (as in RETRY_ERROR_CODES), so that the table can be tree-shaken.
-    this.code = `ERR_RETRY_${options.reason.toUpperCase().replace('-', '_')}` as RetryErrorCode;
+    // Spelled from the reason (as in RETRY_ERROR_CODES), so that the table can be tree-shaken;
+    // undefined for an unknown reason, as the table would give.
+    this.code = (
+      Object.hasOwn(REASON_TEXT, options.reason)
+        ? `ERR_RETRY_${options.reason.toUpperCase().replace('-', '_')}`
+        : undefined
+    ) as RetryErrorCode;
     this.reason = options.reason;
     this.attempts = options.attempts;
     this.budgetExhausted = budget;

@@ -148,6 +148,18 @@ describe('invalid options throw RetryOptionsError naming the option', () => {
     }
   });
 
+  it('reads options without asking for their prototype (a proxy whose trap throws)', () => {
+    const options = new Proxy(
+      { maxRetries: 1 },
+      {
+        getPrototypeOf() {
+          throw new Error('no prototype here');
+        },
+      },
+    );
+    expect(createRetrier(options).options.maxRetries).toBe(1);
+  });
+
   it('rejects unknown options (typos) by name', () => {
     expect(optionError(() => createRetrier({ retries: 3 } as never)).option).toBe('retries');
   });

@@ -270,6 +270,10 @@ const methods = (...names: string[]): Rule => [
     ? `an object with ${names.join('() and ')}() methods`
     : `an object with a ${names[0]}() method`,
 ];
+const isPlain = (v: object): boolean => {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
 const isObjectLike = (v: unknown): boolean =>
   (typeof v === 'object' || typeof v === 'function') && v !== null;
 
@@ -341,8 +345,7 @@ export function validate(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new RetryOptionsError(name, 'expected an object', value);
   }
-  const proto = Object.getPrototypeOf(value);
-  if (!anyObject || proto === Object.prototype || proto === null) {
+  if (!anyObject || isPlain(value)) {
     for (const key of Object.keys(value)) {
       if (!Object.hasOwn(rules, key))
         throw new RetryOptionsError(prefix + key, `unknown ${what}`, key);
