@@ -219,6 +219,20 @@ describe('the total deadline (timeout)', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('ends with reason timeout once its timer aborted the attempt, even if the clock lags behind', async () => {
+    // Node's timers may fire a moment before Date.now() reaches the deadline; a clock frozen at
+    // the start is the extreme case. The timer's abort, not a clock read, says the time is up.
+    vi.useFakeTimers();
+    const retrier = createRetrier({ timeout: 1000, maxRetries: 2, clock: { now: () => 0 } });
+    const seen: AttemptContext[] = [];
+    const call = settleReason(retrier.run(untilAborted(seen)));
+    await vi.advanceTimersByTimeAsync(1000);
+    const error = await call;
+    expect(error.reason).toBe('timeout');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.signal.reason).toBeInstanceOf(RetryDeadlineError);
+  });
+
   it('does not start a wait that would end after it', async () => {
     const time = createFakeTime();
     const retrier = createRetrier({

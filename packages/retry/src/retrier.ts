@@ -481,6 +481,9 @@ class RetrierImpl implements Retrier {
         let value: unknown;
         let forcedTemporary = false;
         let rejectedResult = false;
+        // The call's deadline timer aborted this attempt: a timer may fire a moment before the
+        // clock reads the deadline, so this, not a clock read, says the time is up.
+        let deadlineFired = false;
 
         if (first !== undefined && attempt === 1) {
           ran = 1;
@@ -490,6 +493,7 @@ class RetrierImpl implements Retrier {
             forcedTemporary =
               first.abortKind === 'attempt-timeout' || clock.now() >= first.attemptDeadline;
           }
+          deadlineFired = first.abortKind === 'timeout';
         } else {
           const stop = this.#stopReason(env, attempt > 1);
           if (stop !== undefined) return finish(stop);
@@ -517,6 +521,7 @@ class RetrierImpl implements Retrier {
             // it through its signal or simply ran past it.
             forcedTemporary = context.abortKind === 'attempt-timeout' || endedAt >= attemptDeadline;
           }
+          deadlineFired = context.abortKind === 'timeout';
           if (!failed && accept !== undefined) {
             try {
               if ((await accept(value, attempt)) !== true) {
@@ -557,7 +562,7 @@ class RetrierImpl implements Retrier {
 
         // Once the call was stopped, aborted or ran out of time, that is why it ends, whatever
         // the attempt threw.
-        const stop = this.#stopReason(env, true);
+        const stop = this.#stopReason(env, true) ?? (deadlineFired ? 'timeout' : undefined);
         if (stop !== undefined) return finish(stop);
 
         if (stopRequested) return finish('non-retryable');
