@@ -2,8 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-// The library must run in browsers, Deno, Bun and workers: no Node-only imports or globals in
-// non-test sources. (Tests and test utilities may use Node freely.)
+// The library runs outside Node (test/browser.test.ts runs it in Chromium, on a page and in a Web
+// Worker; Bun and Deno are untested): no Node-only imports or globals in non-test sources.
+// (Tests and test utilities may use Node freely.)
 const SRC = import.meta.dirname;
 
 function sources(dir: string): string[] {
