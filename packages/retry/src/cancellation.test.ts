@@ -233,47 +233,8 @@ describe('the total deadline (timeout)', () => {
     expect(seen[0]?.signal.reason).toBeInstanceOf(RetryDeadlineError);
   });
 
-  it('does not start a wait that would end after it', async () => {
-    const time = createFakeTime();
-    const retrier = createRetrier({
-      timeout: 1000,
-      interval: 300,
-      jitter: 0,
-      clock: time.clock,
-      sleep: time.sleep,
-    });
-    const fn = vi.fn(async () => {
-      time.advance(50);
-      throw new Error('down');
-    });
-    const error = await settleReason(retrier.run(fn));
-    // t=50 fail, wait 300; t=400 fail, wait 600 would end at 1050 > 1000: give up now.
-    expect(time.delays).toEqual([300]);
-    expect(fn).toHaveBeenCalledTimes(2);
-    expect(error.reason).toBe('timeout');
-    expect((error.cause as Error).message).toBe('down');
-  });
-
-  it('is measured from the start of the call across attempts, even if fn ignores its signal', async () => {
-    const time = createFakeTime();
-    const retrier = createRetrier({
-      timeout: 1000,
-      interval: 10,
-      jitter: 0,
-      clock: time.clock,
-      sleep: time.sleep,
-    });
-    let calls = 0;
-    const error = await settleReason(
-      retrier.run(async () => {
-        calls++;
-        time.advance(600);
-        throw new Error('slow failure');
-      }),
-    );
-    expect(calls).toBe(2);
-    expect(error.reason).toBe('timeout');
-  });
+  // A wait that would end after the deadline, and a deadline measured across attempts that
+  // ignore their signal: test/portable-cases.ts (run here by test/portable.test.ts).
 
   it('never aborts a signal after its attempt succeeded (cockatiel #72)', async () => {
     vi.useFakeTimers();
