@@ -50,7 +50,7 @@ describe('cause walks', () => {
     expect(matchesRetryOn(wrapped(inner, 32), ['E2'])).toBe(false);
   });
 
-  it('survive an AggregateError with 150,000 members', () => {
+  it('survive an AggregateError with 150,000 members', { timeout: 60_000 }, () => {
     // Plain objects: 150,000 Errors would spend seconds capturing stack traces.
     const members: unknown[] = Array.from({ length: 150_000 }, (_, i) => ({ code: `M${i}` }));
     expect(matchesRetryOn(new AggregateError(members), ['E3'])).toBe(false);
